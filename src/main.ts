@@ -1,0 +1,93 @@
+/**
+ * oomhero's entry point: parse the command line, then monitor or inspect.
+ * @module
+ */
+import denoJson from "../deno.json" with { type: "json" };
+import { type InspectConfig, type MonitorConfig, parseCommandLine } from "./cli.ts";
+import { Collector } from "./collector.ts";
+import { inspect } from "./inspect.ts";
+import { Logger } from "./log.ts";
+import { Metrics } from "./metrics.ts";
+import { Monitor } from "./monitor.ts";
+import { type MetricsServer, startMetricsServer } from "./server.ts";
+import { UNCATCHABLE_SIGNALS } from "./signals.ts";
+import { UsageError } from "./usage_error.ts";
+
+/** oomhero's version, from deno.json. */
+export const VERSION: string = denoJson.version;
+
+async function runMonitor(config: MonitorConfig): Promise<number> {
+  const log = new Logger(config.logLevel, config.logFormat);
+  for (const [flag, signal] of [
+    ["--warning-signal", config.warningSignal],
+    ["--critical-signal", config.criticalSignal],
+  ] as const) {
+    if (UNCATCHABLE_SIGNALS.includes(signal)) {
+      log.warn(`${flag} is ${signal}: the application cannot handle it, it will not get a chance to react`);
+    }
+  }
+  const collector = new Collector({ procfs: config.procfs, cgroupfs: config.cgroupfs, log });
+  const metrics = new Metrics({ version: VERSION, cmdlineLabel: config.cmdlineLabel });
+  const monitor = new Monitor(config, { source: collector, log, observer: metrics });
+  const stop = new AbortController();
+  let server: MetricsServer | undefined;
+  if (config.metricsAddress) {
+    server = startMetricsServer(config.metricsAddress, metrics, {
+      lastScanEndMs: () => monitor.lastScanEnd(),
+      loopIntervalMs: config.loopIntervalMs,
+    }, log);
+  }
+  const onSignal = (name: string) => () => {
+    log.info("shutting down", { signal: name });
+    stop.abort();
+  };
+  const onTerm = onSignal("SIGTERM");
+  const onInt = onSignal("SIGINT");
+  Deno.addSignalListener("SIGTERM", onTerm);
+  Deno.addSignalListener("SIGINT", onInt);
+  log.info("oomhero started", {
+    version: VERSION,
+    warning: config.warning.source,
+    critical: config.critical.source,
+    loop_interval_ms: config.loopIntervalMs,
+    cooldown_ms: config.cooldownMs,
+    dry_run: config.dryRun,
+    metrics_port: server?.port,
+  });
+  await monitor.run(stop.signal);
+  await server?.close();
+  Deno.removeSignalListener("SIGTERM", onTerm);
+  Deno.removeSignalListener("SIGINT", onInt);
+  return 0;
+}
+
+function runInspect(config: InspectConfig): number {
+  const log = new Logger(config.logLevel, config.logFormat);
+  console.log(inspect(config, log));
+  return 0;
+}
+
+/** Runs oomhero with `args` and returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  try {
+    const command = parseCommandLine(args);
+    switch (command.kind) {
+      case "help":
+        console.log(command.text);
+        return 0;
+      case "version":
+        console.log(`oomhero ${VERSION} (deno ${Deno.version.deno})`);
+        return 0;
+      case "inspect":
+        return runInspect(command.config);
+      case "monitor":
+        return await runMonitor(command.config);
+    }
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(e.message);
+    return 2;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

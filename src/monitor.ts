@@ -1,0 +1,199 @@
+/**
+ * The scan loop: collect → evaluate → signal and report, every loop interval, never overlapping.
+ * @module
+ */
+import { CooldownTable, processKey, type Severity } from "./cooldown.ts";
+import { evaluateSeverity, referencedValues, type Thresholds } from "./evaluate.ts";
+import type { Logger } from "./log.ts";
+import type { ProcessSample } from "./sample.ts";
+import { sendSignal, type SendOutcome, type SignallerDeps } from "./signaller.ts";
+import type { SignalResult } from "./metrics.ts";
+
+/** Where samples come from: the collector, or a fake in tests. */
+export interface ProcessSource {
+  /** Every visible process, once. */
+  scan(): ProcessSample[];
+  /** Current start time of a pid, undefined when it is gone. */
+  readStartTime(pid: number): number | undefined;
+}
+
+/** Receives what each scan saw and did: the metrics registry in production. */
+export interface ScanObserver {
+  /** After every scan, with the watched processes. */
+  observeScan(samples: readonly ProcessSample[], durationSeconds: number): void;
+  /** After every send attempt. */
+  countSignal(severity: Severity, signal: string, result: SignalResult): void;
+  /** After a failed send, with its reason. */
+  countError(reason: string): void;
+}
+
+/** The monitor's settings. */
+export interface MonitorOptions extends Thresholds {
+  loopIntervalMs: number;
+  cooldownMs: number;
+  warningSignal: Deno.Signal;
+  criticalSignal: Deno.Signal;
+  include: RegExp[];
+  exclude: RegExp[];
+  dryRun: boolean;
+}
+
+/** What the monitor needs from outside; injected so tests can drive it. */
+export interface MonitorDeps {
+  source: ProcessSource;
+  log: Logger;
+  observer?: ScanObserver;
+  kill?: (pid: number, signal: Deno.Signal) => void;
+  selfPid?: number;
+  now?: () => number;
+}
+
+/** Whether a command line passes the include and exclude filters. */
+export function isWatched(cmdline: string, include: RegExp[], exclude: RegExp[]): boolean {
+  if (include.length > 0 && !include.some((r) => r.test(cmdline))) return false;
+  return !exclude.some((r) => r.test(cmdline));
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done);
+  });
+}
+
+const RATE_LOG_INTERVAL_MS = 10_000;
+
+/** Scans, evaluates and signals. */
+export class Monitor {
+  readonly #opts: MonitorOptions;
+  readonly #source: ProcessSource;
+  readonly #log: Logger;
+  readonly #observer: ScanObserver | undefined;
+  readonly #signaller: SignallerDeps;
+  readonly #now: () => number;
+  readonly #cooldown: CooldownTable;
+  /** Failures already logged at warn, per process and reason, so a retry loop is quiet. */
+  readonly #reportedFailures = new Set<string>();
+  #lastScanEnd: number | undefined;
+  #rateWindowStart: number;
+  #rateWindowScans = 0;
+
+  constructor(opts: MonitorOptions, deps: MonitorDeps) {
+    this.#opts = opts;
+    this.#source = deps.source;
+    this.#log = deps.log;
+    this.#observer = deps.observer;
+    this.#now = deps.now ?? (() => performance.now());
+    this.#cooldown = new CooldownTable(opts.cooldownMs);
+    this.#signaller = {
+      readStartTime: (pid) => deps.source.readStartTime(pid),
+      kill: deps.kill ?? Deno.kill,
+      selfPid: deps.selfPid ?? Deno.pid,
+      dryRun: opts.dryRun,
+    };
+    this.#rateWindowStart = this.#now();
+  }
+
+  /** When the last scan finished, on the `now` clock; undefined before the first. */
+  lastScanEnd(): number | undefined {
+    return this.#lastScanEnd;
+  }
+
+  /** One scan: collect, filter, evaluate, act, report. */
+  scanOnce(): void {
+    const start = this.#now();
+    const samples = this.#source.scan().filter((s) =>
+      isWatched(s.cmdline, this.#opts.include, this.#opts.exclude)
+    );
+    const live = new Set<string>();
+    for (const sample of samples) {
+      const key = processKey(sample.pid, sample.startTime);
+      live.add(key);
+      const severity = evaluateSeverity(this.#opts, sample.variables);
+      if (severity && this.#cooldown.allows(key, severity, start)) this.#act(sample, key, severity);
+    }
+    this.#cooldown.retain(live);
+    for (const k of this.#reportedFailures) {
+      if (!live.has(k.slice(0, k.lastIndexOf("/")))) this.#reportedFailures.delete(k);
+    }
+    const end = this.#now();
+    this.#lastScanEnd = end;
+    this.#observer?.observeScan(samples, (end - start) / 1000);
+    this.#logRate(end, samples.length);
+  }
+
+  #act(sample: ProcessSample, key: string, severity: Severity): void {
+    const signal = severity === "critical" ? this.#opts.criticalSignal : this.#opts.warningSignal;
+    const outcome = sendSignal(sample, signal, this.#signaller);
+    if (outcome.result === "gone" || outcome.result === "refused") {
+      this.#log.debug("not signalled", {
+        pid: sample.pid,
+        severity,
+        why: outcome.result === "gone" ? "process exited or pid reused" : outcome.reason,
+      });
+      return;
+    }
+    this.#cooldown.record(key, severity, this.#now(), outcome.result !== "failed");
+    this.#observer?.countSignal(severity, signal, outcome.result);
+    this.#logOutcome(sample, key, severity, signal, outcome);
+  }
+
+  #logOutcome(
+    sample: ProcessSample,
+    key: string,
+    severity: Severity,
+    signal: Deno.Signal,
+    outcome: SendOutcome,
+  ): void {
+    const expr = severity === "critical" ? this.#opts.critical : this.#opts.warning;
+    const fields = {
+      pid: sample.pid,
+      cmdline: sample.cmdline,
+      severity,
+      signal,
+      ...referencedValues(expr, sample.variables),
+    };
+    if (outcome.result === "failed") {
+      this.#observer?.countError(`kill_${outcome.reason}`);
+      const once = `${key}/${outcome.reason}`;
+      const level = this.#reportedFailures.has(once) ? "debug" : "warn";
+      this.#reportedFailures.add(once);
+      this.#log.log(level, "signal failed", { ...fields, error: outcome.reason });
+    } else {
+      this.#log.info(outcome.result === "dry_run" ? "would send signal (dry run)" : "signal sent", {
+        ...fields,
+      });
+    }
+  }
+
+  #logRate(now: number, processes: number): void {
+    this.#rateWindowScans++;
+    const elapsed = now - this.#rateWindowStart;
+    if (elapsed < RATE_LOG_INTERVAL_MS) return;
+    this.#log.debug("scanning", {
+      scans_per_second: Number((this.#rateWindowScans * 1000 / elapsed).toFixed(2)),
+      processes,
+    });
+    this.#rateWindowStart = now;
+    this.#rateWindowScans = 0;
+  }
+
+  /**
+   * Scans every loop interval until `signal` aborts. A slow scan delays the next one instead
+   * of piling up, since each wait is measured from the start of the scan that just ran.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const start = this.#now();
+      this.scanOnce();
+      await sleep(Math.max(0, this.#opts.loopIntervalMs - (this.#now() - start)), signal);
+    }
+  }
+}

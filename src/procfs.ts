@@ -1,0 +1,79 @@
+/**
+ * Parsers for the per-process files of procfs: `/proc/<pid>/stat`, `cmdline`, `oom_score`,
+ * `oom_score_adj` and `cgroup`. Each takes the file's text and returns a typed value; reading is
+ * the collector's job.
+ * @module
+ */
+
+/** The start time field of `/proc/<pid>/stat`, counted from 1 as in proc(5). */
+const START_TIME_FIELD = 22;
+/** The first field after `comm`: `state`. */
+const STATE_FIELD = 3;
+
+/**
+ * Returns the process start time, in clock ticks since boot: field 22 of `/proc/<pid>/stat`.
+ * The command name in field 2 may hold spaces and `)`, so fields are counted from the last `)`.
+ */
+export function parseStatStartTime(stat: string): number {
+  const commEnd = stat.lastIndexOf(")");
+  if (commEnd < 0) throw new Error("no ')' closing the command name");
+  const fields = stat.slice(commEnd + 1).trim().split(" ");
+  const value = fields[START_TIME_FIELD - STATE_FIELD];
+  if (value === undefined || !/^\d+$/.test(value)) {
+    throw new Error(`field ${START_TIME_FIELD} is ${JSON.stringify(value ?? "")}, not a number`);
+  }
+  return Number(value);
+}
+
+/** A command line as the collector reports it. */
+export interface Cmdline {
+  /** The arguments joined by spaces; empty for kernel threads and zombies. */
+  cmdline: string;
+  /** The first argument, usually the program. */
+  firstArg: string;
+}
+
+/**
+ * Parses `/proc/<pid>/cmdline`: NUL-terminated arguments. Trailing NULs are dropped, as programs
+ * that rewrite their title (setproctitle) pad the buffer with them.
+ */
+export function parseCmdline(raw: string): Cmdline {
+  const args = raw.replace(/\0+$/, "").split("\0");
+  return { cmdline: args.join(" "), firstArg: args[0] };
+}
+
+/** Parses `/proc/<pid>/oom_score` or `oom_score_adj`: one signed integer. */
+export function parseOomScore(text: string): number {
+  const value = text.trim();
+  if (!/^-?\d+$/.test(value)) throw new Error(`not an integer: ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/** The cgroup paths of a process that matter to memory, as its `/proc/<pid>/cgroup` says. */
+export interface ProcCgroup {
+  /** The cgroup2 path (the `0::<path>` line), if any. */
+  unified?: string;
+  /** The cgroup v1 path of the `memory` controller, if any. */
+  memory?: string;
+}
+
+/**
+ * Parses `/proc/<pid>/cgroup`: lines of `hierarchy-id:controllers:path`. The path is relative to
+ * the reader's cgroup namespace, so it starts with `/..` when the process is outside of ours.
+ */
+export function parseProcCgroup(text: string): ProcCgroup {
+  const out: ProcCgroup = {};
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    // The path may itself hold ':', so only the first two separate fields.
+    const first = line.indexOf(":");
+    const second = line.indexOf(":", first + 1);
+    if (first < 0 || second < 0) throw new Error(`malformed line ${JSON.stringify(line)}`);
+    const id = line.slice(0, first);
+    const controllers = line.slice(first + 1, second);
+    const path = line.slice(second + 1);
+    if (id === "0" && controllers === "") out.unified = path;
+    else if (controllers.split(",").includes("memory")) out.memory = path;
+  }
+  return out;
+}

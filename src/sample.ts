@@ -1,0 +1,38 @@
+/**
+ * What one scan knows about one process: the hand-off from the collector to the evaluator,
+ * the signaller, the metrics and `inspect`.
+ * @module
+ */
+import type { Variables } from "./variables.ts";
+
+/** Where a process's numbers came from, as `inspect` reports it. */
+export interface CgroupSource {
+  /** cgroup version of the memory controller that was read. */
+  version: 1 | 2;
+  /** `host`: the path from /proc/<pid>/cgroup under our mount; `container`: /proc/<pid>/root/... */
+  view: "host" | "container";
+  /** The cgroup path as the process sees it (from /proc/<pid>/cgroup). */
+  path: string;
+  /** The directory the memory figures were read from. */
+  memoryDir: string;
+  /** The directory whose cgroup holds the effective limit, or "" when unlimited. */
+  limitDir: string;
+  /** The directory of the *.pressure files read, or the system-wide /proc/pressure. */
+  pressureSource: string;
+}
+
+/** One process as seen by one scan. */
+export interface ProcessSample {
+  /** Process id, in the namespace of our procfs. */
+  pid: number;
+  /** Start time in clock ticks since boot (field 22 of /proc/<pid>/stat). */
+  startTime: number;
+  /** The full command line, arguments joined by spaces. */
+  cmdline: string;
+  /** The first argument of the command line: the `cmdline` metric label. */
+  firstArg: string;
+  /** Where the numbers came from. */
+  source: CgroupSource;
+  /** The value of every expression variable. */
+  variables: Variables;
+}

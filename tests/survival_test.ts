@@ -1,0 +1,45 @@
+/**
+ * The product's reason to exist, on the real kernel: an app that listens to oomhero survives a
+ * memory limit that kills the same app without it. Asserts the kernel's own OOM-kill counters.
+ */
+import assert from "node:assert/strict";
+import { MemoryCgroup } from "../demo/memory_cgroup.ts";
+import { runScenario } from "../demo/scenario.ts";
+
+const MIB = 1024 * 1024;
+/** Leaks 80 MiB/s: without help it reaches the 192 MiB limit in about two seconds. */
+const APP = ["--step-mib", "4", "--every-ms", "50", "--seconds", "24"];
+const OOMHERO = [
+  "--warning=memory_usage > 70",
+  "--critical=memory_usage > 85",
+  "--loop-interval=100ms",
+  "--cooldown-interval=1s",
+  "--include=demo/app\\.ts",
+  "--metrics-address=",
+];
+
+async function inCgroup<T>(fn: (cg: MemoryCgroup) => Promise<T>): Promise<T> {
+  const cg = MemoryCgroup.create(`oomhero-test-${crypto.randomUUID().slice(0, 8)}`, 192 * MIB);
+  if (typeof cg === "string") throw new Error(`this test needs a memory cgroup: ${cg}`);
+  try {
+    return await fn(cg);
+  } finally {
+    cg.remove();
+  }
+}
+
+Deno.test("an app watched by oomhero survives 10+ warning/critical cycles without an OOM kill", async () => {
+  const r = await inCgroup((cg) => runScenario(cg, { appArgs: APP, oomheroArgs: OOMHERO }));
+  assert.equal(r.oomKills, 0, "the kernel's oom_kill counter");
+  assert.equal(r.exitCode, 0);
+  // A cycle: the app grows past a threshold, is signalled, sheds and grows again.
+  assert.ok(r.handled.warning >= 1, `warnings handled: ${r.handled.warning}`);
+  assert.ok(r.handled.critical >= 1, `criticals handled: ${r.handled.critical}`);
+  assert.ok(r.handled.warning + r.handled.critical >= 10, `cycles: ${JSON.stringify(r.handled)}`);
+});
+
+Deno.test("the same app and limit without oomhero is OOM-killed", async () => {
+  const r = await inCgroup((cg) => runScenario(cg, { appArgs: APP }));
+  assert.ok(r.oomKills >= 1, "the kernel's oom_kill counter");
+  assert.equal(r.exitSignal, "SIGKILL");
+});
