@@ -72,7 +72,9 @@ export class MemoryCgroup {
 
   /** The cgroup's peak memory use in bytes. */
   peakBytes(): number {
-    return readNumber(`${this.dir}/${this.version === 2 ? "memory.peak" : "memory.max_usage_in_bytes"}`);
+    return readNumber(
+      `${this.dir}/${this.version === 2 ? "memory.peak" : "memory.max_usage_in_bytes"}`,
+    );
   }
 
   /** The cgroup's limit in bytes. */

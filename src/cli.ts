@@ -4,7 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { compileExpression, type CompiledExpression, ExpressionError } from "./expression.ts";
+import { type CompiledExpression, compileExpression, ExpressionError } from "./expression.ts";
 import { parseDuration } from "./duration.ts";
 import { parseSignal } from "./signals.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
@@ -144,7 +144,9 @@ type Values = Record<string, string | boolean | string[] | undefined>;
  */
 function parseFlags(args: string[], specs: Readonly<Record<string, FlagSpec>>): Values {
   const options = Object.fromEntries(
-    Object.entries(specs).map(([name, s]) => [name, { type: s.type, multiple: s.multiple ?? false }]),
+    Object.entries(specs).map((
+      [name, s],
+    ) => [name, { type: s.type, multiple: s.multiple ?? false }]),
   );
   const { values, tokens } = parseArgs({
     args,
@@ -213,13 +215,18 @@ function regexes(flag: string, values: string[] | undefined): RegExp[] {
 
 function expression(flag: string, text: string | undefined): CompiledExpression {
   if (text === undefined) {
-    throw new UsageError(flag, 'is required, e.g. --warning "memory_usage > 75" ' +
-      '--critical "memory_usage > 90"');
+    throw new UsageError(
+      flag,
+      'is required, e.g. --warning "memory_usage > 75" ' +
+        '--critical "memory_usage > 90"',
+    );
   }
   try {
     return compileExpression(text, VARIABLE_NAMES);
   } catch (e) {
-    if (e instanceof ExpressionError) throw new UsageError(flag, `invalid expression: ${e.message}`);
+    if (e instanceof ExpressionError) {
+      throw new UsageError(flag, `invalid expression: ${e.message}`);
+    }
     throw e;
   }
 }
@@ -248,9 +255,14 @@ function monitorCommand(args: string[]): Command {
       ...fsRoots(v),
       warning: expression("--warning", v.warning as string | undefined),
       critical: expression("--critical", v.critical as string | undefined),
-      loopIntervalMs: withFlag("--loop-interval", () => parseDuration(v["loop-interval"] as string)),
-      cooldownMs: withFlag("--cooldown-interval", () =>
-        parseDuration(v["cooldown-interval"] as string)),
+      loopIntervalMs: withFlag(
+        "--loop-interval",
+        () => parseDuration(v["loop-interval"] as string),
+      ),
+      cooldownMs: withFlag(
+        "--cooldown-interval",
+        () => parseDuration(v["cooldown-interval"] as string),
+      ),
       warningSignal: withFlag("--warning-signal", () => parseSignal(v["warning-signal"] as string)),
       criticalSignal: withFlag(
         "--critical-signal",

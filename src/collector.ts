@@ -19,8 +19,13 @@ import {
 } from "./cgroup.ts";
 import type { Logger } from "./log.ts";
 import { parsePressure, type Pressure, zeroPressure } from "./pressure.ts";
-import { parseCmdline, parseOomScore, parseProcCgroup, parseStatStartTime } from "./procfs.ts";
-import type { ProcCgroup } from "./procfs.ts";
+import {
+  parseCmdline,
+  parseOomScore,
+  parseProcCgroup,
+  parseStatStartTime,
+  type ProcCgroup,
+} from "./procfs.ts";
 import type { CgroupSource, ProcessSample } from "./sample.ts";
 import { UsageError } from "./usage_error.ts";
 import {

@@ -18,12 +18,16 @@ export const VERSION: string = denoJson.version;
 
 async function runMonitor(config: MonitorConfig): Promise<number> {
   const log = new Logger(config.logLevel, config.logFormat);
-  for (const [flag, signal] of [
-    ["--warning-signal", config.warningSignal],
-    ["--critical-signal", config.criticalSignal],
-  ] as const) {
+  for (
+    const [flag, signal] of [
+      ["--warning-signal", config.warningSignal],
+      ["--critical-signal", config.criticalSignal],
+    ] as const
+  ) {
     if (UNCATCHABLE_SIGNALS.includes(signal)) {
-      log.warn(`${flag} is ${signal}: the application cannot handle it, it will not get a chance to react`);
+      log.warn(
+        `${flag} is ${signal}: the application cannot handle it, it will not get a chance to react`,
+      );
     }
   }
   const collector = new Collector({ procfs: config.procfs, cgroupfs: config.cgroupfs, log });

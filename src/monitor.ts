@@ -6,7 +6,7 @@ import { CooldownTable, processKey, type Severity } from "./cooldown.ts";
 import { evaluateSeverity, referencedValues, type Thresholds } from "./evaluate.ts";
 import type { Logger } from "./log.ts";
 import type { ProcessSample } from "./sample.ts";
-import { sendSignal, type SendOutcome, type SignallerDeps } from "./signaller.ts";
+import { type SendOutcome, sendSignal, type SignallerDeps } from "./signaller.ts";
 import type { SignalResult } from "./metrics.ts";
 
 /** Where samples come from: the collector, or a fake in tests. */

@@ -3,8 +3,12 @@
  * cgroup2 directory's `<resource>.pressure`.
  * @module
  */
-import { PRESSURE_SEVERITIES, PRESSURE_WINDOWS } from "./variables.ts";
-import type { PressureSeverity, PressureWindow } from "./variables.ts";
+import {
+  PRESSURE_SEVERITIES,
+  PRESSURE_WINDOWS,
+  type PressureSeverity,
+  type PressureWindow,
+} from "./variables.ts";
 
 /** One line of a PSI file: three running averages (percent) and the total stall time (µs). */
 export type PressureLine = Record<PressureWindow, number>;
@@ -13,7 +17,7 @@ export type PressureLine = Record<PressureWindow, number>;
 export type Pressure = Record<PressureSeverity, PressureLine>;
 
 /** A PSI line of all zeros: what a missing line or file reads as. */
-export function zeroPressureLine(): PressureLine {
+function zeroPressureLine(): PressureLine {
   return { avg10: 0, avg60: 0, avg300: 0, total: 0 };
 }
 

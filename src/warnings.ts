@@ -16,6 +16,7 @@ export class ProcessWarnings {
   /** `pid:startTime` → reasons already logged; a Map keeps insertion order for eviction. */
   readonly #given = new Map<string, Set<string>>();
 
+  /** Warnings go to `log`. */
   constructor(log: Logger) {
     this.#log = log;
   }

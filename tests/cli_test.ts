@@ -117,7 +117,10 @@ Deno.test("cli accepts both --flag value and --flag=value forms", () => {
   ]);
   assert.equal(spaced.kind, "monitor");
   if (spaced.kind !== "monitor") return;
-  assert.equal(spaced.config.warning.source, "memory_usage > 70 || memory_pressure_full_avg60 > 50");
+  assert.equal(
+    spaced.config.warning.source,
+    "memory_usage > 70 || memory_pressure_full_avg60 > 50",
+  );
   assert.equal(spaced.config.loopIntervalMs, 200);
   assert.equal(spaced.config.cooldownMs, 5_400_000);
   assert.equal(spaced.config.warningSignal, "SIGHUP");

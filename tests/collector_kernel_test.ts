@@ -3,7 +3,6 @@
  * and the live /proc. Needs root and a writable cgroupfs; skipped with a printed reason otherwise.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import {
   detectLayout,
   joinCgroupPath,
@@ -26,6 +25,7 @@ import {
   pressureVariable,
   type Variables,
 } from "../src/variables.ts";
+import { runOomhero } from "./oomhero_process.ts";
 
 const PROCFS = "/proc";
 const CGROUPFS = "/sys/fs/cgroup";
@@ -300,37 +300,16 @@ Deno.test({
     }),
 });
 
-/** The production runtime flags, one per line. */
-const RUNTIME_FLAGS = Deno.readTextFileSync(
-  fileURLToPath(new URL("../scripts/runtime-flags", import.meta.url)),
-).split("\n").map((l) => l.trim()).filter((l) => l !== "");
-
 Deno.test({
   name: "kernel: the real CLI, `oomhero inspect --format json --pid N`",
   ignore: SKIP !== undefined,
   fn: () =>
     withChild(async (child, cgroup) => {
       const before = readKernel(child.pid, cgroup);
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          ...RUNTIME_FLAGS,
-          fileURLToPath(new URL("../src/main.ts", import.meta.url)),
-          "inspect",
-          "--format",
-          "json",
-          "--pid",
-          String(child.pid),
-        ],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-        env: { NO_COLOR: "1" },
-      }).output();
+      const out = await runOomhero(["inspect", "--format", "json", "--pid", String(child.pid)]);
       const after = readKernel(child.pid, cgroup);
-      const stderr = new TextDecoder().decode(out.stderr);
-      assert.equal(out.code, 0, stderr);
-      const json = JSON.parse(new TextDecoder().decode(out.stdout));
+      assert.equal(out.code, 0, out.stderr);
+      const json = JSON.parse(out.stdout);
       assert.equal(json.length, 1);
       assert.equal(json[0].pid, child.pid);
       assert.equal(json[0].cgroup, cgroup.path);
