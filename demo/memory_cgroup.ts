@@ -106,3 +106,21 @@ export class MemoryCgroup {
     }
   }
 }
+
+/**
+ * Runs `fn` in a new memory cgroup limited to `limitBytes`, named `prefix` plus a random suffix,
+ * and removes the cgroup afterwards. Throws, saying why, when no cgroup can be created.
+ */
+export async function withMemoryCgroup<T>(
+  prefix: string,
+  limitBytes: number,
+  fn: (cgroup: MemoryCgroup) => Promise<T>,
+): Promise<T> {
+  const cgroup = MemoryCgroup.create(`${prefix}-${crypto.randomUUID().slice(0, 8)}`, limitBytes);
+  if (typeof cgroup === "string") throw new Error(`this needs a memory cgroup: ${cgroup}`);
+  try {
+    return await fn(cgroup);
+  } finally {
+    cgroup.remove();
+  }
+}

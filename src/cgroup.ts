@@ -3,6 +3,7 @@
  * its memory files, and where a process's cgroup directory is from where we stand.
  * @module
  */
+import { finiteNumber, quote } from "./kernel_text.ts";
 import type { ProcCgroup } from "./procfs.ts";
 
 /**
@@ -43,6 +44,19 @@ export function pathExists(path: string): boolean {
 }
 
 /**
+ * Whether two paths are the same directory (same device and inode, as through a bind mount);
+ * false when either cannot be seen.
+ */
+export function sameDirectory(a: string, b: string): boolean {
+  try {
+    const [x, y] = [Deno.statSync(a), Deno.statSync(b)];
+    return x.dev === y.dev && x.ino !== null && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Detects the layout of the cgroupfs mounted at `root`: cgroup2 is recognised by its
  * `cgroup.controllers`, the v1 memory controller by `memory/memory.usage_in_bytes`.
  * Returns undefined when neither a cgroup2 root nor a v1 memory controller is there.
@@ -73,8 +87,8 @@ export function joinCgroupPath(mount: string, path: string): string {
 /** Parses a byte count: `memory.current`, `memory.usage_in_bytes`. */
 export function parseMemoryBytes(text: string): number {
   const value = text.trim();
-  if (!/^\d+$/.test(value)) throw new Error(`not a byte count: ${JSON.stringify(value)}`);
-  return Number(value);
+  if (!/^\d+$/.test(value)) throw new Error(`not a byte count: ${quote(value)}`);
+  return finiteNumber(value);
 }
 
 /**
@@ -93,18 +107,32 @@ export function parseMemoryLimit(text: string): number {
  */
 export function parseInactiveFile(memoryStat: string, version: CgroupVersion): number {
   const keys = version === 1 ? ["total_inactive_file", "inactive_file"] : ["inactive_file"];
-  const values = new Map<string, string>();
-  for (const line of memoryStat.split("\n")) {
-    const [key, value] = line.split(" ");
-    if (keys.includes(key)) values.set(key, value ?? "");
-  }
   for (const key of keys) {
-    const value = values.get(key);
+    const value = keyedValue(memoryStat, key);
     if (value === undefined) continue;
-    if (!/^\d+$/.test(value)) throw new Error(`${key} is ${JSON.stringify(value)}`);
-    return Number(value);
+    if (!/^\d+$/.test(value)) throw new Error(`${key} is ${quote(value)}`);
+    return finiteNumber(value);
   }
   throw new Error(`no ${keys.join(" or ")}`);
+}
+
+/**
+ * The value of the `key value` line of `key`, "" when the line has none, undefined when there is
+ * no such line. Searched for rather than split into lines: v1's memory.stat has some forty, and
+ * each memory cgroup's is read every scan.
+ */
+function keyedValue(text: string, key: string): string | undefined {
+  for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + 1)) {
+    const after = at + key.length;
+    const next = text[after];
+    if (
+      (at === 0 || text[at - 1] === "\n") && (next === undefined || next === " " || next === "\n")
+    ) {
+      const end = text.indexOf("\n", after);
+      return text.slice(after, end < 0 ? undefined : end).split(" ")[1] ?? "";
+    }
+  }
+  return undefined;
 }
 
 /** `dir` and its ancestors up to and including `root`, nearest first. */
@@ -160,6 +188,8 @@ function hostDir(
  * Otherwise the container view: the cgroupfs in the process's own mount namespace
  * (`containerRoot` = `<procfs>/<pid>/root/sys/fs/cgroup`), where its cgroup namespace makes its
  * cgroup the root. Memory and pressure are resolved apart, as a hybrid mount has two paths.
+ * A process in our own mount namespace sees our cgroupfs there: its cgroup, absent from it, was
+ * removed (the process moved on mid-scan), and the root there is not its cgroup.
  * Throws when the memory cgroup is in neither place.
  */
 export function locateCgroup(
@@ -168,6 +198,7 @@ export function locateCgroup(
   containerRoot: string,
   cgroups: ProcCgroup,
   exists: (path: string) => boolean = pathExists,
+  same: (a: string, b: string) => boolean = sameDirectory,
 ): CgroupLocation {
   const version = layoutVersion(layout);
   const host = layoutMounts(layout, cgroupfs);
@@ -189,7 +220,7 @@ export function locateCgroup(
       pressureDir,
     };
   }
-  if (exists(container.memory)) {
+  if (exists(container.memory) && !same(container.memory, host.memory)) {
     return {
       version,
       view: "container",

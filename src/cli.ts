@@ -5,13 +5,21 @@
  */
 import { parseArgs } from "node:util";
 import { type CompiledExpression, compileExpression, ExpressionError } from "./expression.ts";
-import { parseDuration } from "./duration.ts";
+import { formatDuration, parseDuration } from "./duration.ts";
 import { parseSignal } from "./signals.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { UsageError } from "./usage_error.ts";
 import { VARIABLE_NAMES, VARIABLES } from "./variables.ts";
 import { type ListenAddress, parseMetricsAddress } from "./server.ts";
 import type { CmdlineLabel } from "./metrics.ts";
+import {
+  DEFAULT_TREND_WINDOW_MS,
+  DELTA_SPAN_MS,
+  MIN_TREND_SAMPLES,
+  MIN_TREND_SPAN_MS,
+  MIN_TREND_WINDOW_MS,
+  WINDOW_VARIABLES,
+} from "./trend.ts";
 
 /** Where the kernel's files are; DaemonSets mount the host's trees elsewhere, tests use fixtures. */
 export interface FsRoots {
@@ -53,6 +61,12 @@ export interface MonitorConfig extends FsRoots, LogOptions {
   metricsAddress: ListenAddress | undefined;
   /** How the `cmdline` metric label is filled. */
   cmdlineLabel: CmdlineLabel;
+  /** The webhook file (`--http-file-path`); undefined sends signals only. */
+  webhookFile: string | undefined;
+  /** With a webhook, send the signals as well. */
+  signalToo: boolean;
+  /** The span the growth variables are fitted over. */
+  trendWindowMs: number;
 }
 
 /** Options of `oomhero inspect`. */
@@ -63,6 +77,8 @@ export interface InspectConfig extends FsRoots, LogOptions {
   pids: number[];
   /** Only processes whose command line matches one of these (all when empty). */
   include: RegExp[];
+  /** How long to scan to measure the trend variables; 0 for a single scan. */
+  sampleMs: number;
 }
 
 /** What the command line asks for. */
@@ -97,8 +113,18 @@ export const MONITOR_FLAGS: Readonly<Record<string, FlagSpec>> = {
     default: "30s",
     help: "minimum time between repeated signals of one severity to one process",
   },
+  "trend-window": {
+    type: "string",
+    default: formatDuration(DEFAULT_TREND_WINDOW_MS),
+    help: "span of memory history the growth variables are fitted over",
+  },
   "warning-signal": { type: "string", default: "SIGUSR1", help: "signal sent on warning" },
   "critical-signal": { type: "string", default: "SIGUSR2", help: "signal sent on critical" },
+  "http-file-path": {
+    type: "string",
+    help: "POST alerts to the webhook this YAML/JSON file describes, instead of signals",
+  },
+  "signal-too": { type: "boolean", help: "with --http-file-path, send the signals as well" },
   "include": {
     type: "string",
     multiple: true,
@@ -128,6 +154,11 @@ export const MONITOR_FLAGS: Readonly<Record<string, FlagSpec>> = {
 export const INSPECT_FLAGS: Readonly<Record<string, FlagSpec>> = {
   "format": { type: "string", default: "table", help: "table|json" },
   "pid": { type: "string", multiple: true, help: "only this pid (repeatable)" },
+  "sample": {
+    type: "string",
+    default: "2s",
+    help: "scan for this long to measure the growth variables; 0 for one scan",
+  },
   "include": {
     type: "string",
     multiple: true,
@@ -231,6 +262,55 @@ function expression(flag: string, text: string | undefined): CompiledExpression 
   }
 }
 
+/**
+ * Rejects a `--trend-window` too short to measure any trend, or one (or a loop interval) that
+ * would leave the trend variables the expressions use forever unmeasured: an error at startup,
+ * not an expression that silently never matches.
+ */
+function checkTrendWindow(config: MonitorConfig): void {
+  const { trendWindowMs: window, loopIntervalMs: interval } = config;
+  if (window < MIN_TREND_WINDOW_MS) {
+    throw new UsageError(
+      "--trend-window",
+      `${formatDuration(window)} is shorter than ${formatDuration(MIN_TREND_WINDOW_MS)}: ` +
+        `a trend needs samples spanning ${formatDuration(MIN_TREND_SPAN_MS)}`,
+    );
+  }
+  const used = new Set([...config.warning.variables, ...config.critical.variables]);
+  const least = MIN_TREND_SAMPLES * interval;
+  const windowed = WINDOW_VARIABLES.find((name) => used.has(name));
+  if (windowed !== undefined && window < least) {
+    throw new UsageError(
+      "--trend-window",
+      `${formatDuration(window)} holds fewer than ${MIN_TREND_SAMPLES} scans at ` +
+        `--loop-interval ${formatDuration(interval)}, so ${windowed} would never be measured; ` +
+        `make it at least ${formatDuration(least)}`,
+    );
+  }
+  if (used.has("memory_usage_delta_10s") && DELTA_SPAN_MS < least) {
+    throw new UsageError(
+      "--loop-interval",
+      `${formatDuration(interval)} leaves fewer than ${MIN_TREND_SAMPLES} scans in ` +
+        `${formatDuration(DELTA_SPAN_MS)}, so memory_usage_delta_10s would never be measured; ` +
+        `make it at most ${formatDuration(Math.floor(DELTA_SPAN_MS / MIN_TREND_SAMPLES))}`,
+    );
+  }
+}
+
+/** `inspect --sample`: 0 for a single scan, else at least the span a trend is measured over. */
+function sampleDuration(text: string): number {
+  if (/^\s*0+(\.0*)?(ms|s|m|h)?\s*$/.test(text)) return 0;
+  const ms = withFlag("--sample", () => parseDuration(text));
+  if (ms < MIN_TREND_SPAN_MS) {
+    throw new UsageError(
+      "--sample",
+      `"${text}" is shorter than ${formatDuration(MIN_TREND_SPAN_MS)}, ` +
+        "the least span a trend is measured over; give 0 for a single scan",
+    );
+  }
+  return ms;
+}
+
 function fsRoots(v: Values): FsRoots & LogOptions {
   const path = (flag: string) => {
     const p = v[flag] as string;
@@ -245,40 +325,71 @@ function fsRoots(v: Values): FsRoots & LogOptions {
   };
 }
 
+/**
+ * `--http-file-path` and `--signal-too`. The webhook replaces signals, as upstream's does, so a
+ * signal flag without `--signal-too` would silently do nothing: that is an error instead.
+ */
+function webhookFlags(
+  v: Values,
+  args: string[],
+): Pick<MonitorConfig, "webhookFile" | "signalToo"> {
+  const file = v["http-file-path"] as string | undefined;
+  const signalToo = v["signal-too"] === true;
+  if (file === undefined) {
+    if (signalToo) throw new UsageError("--signal-too", "needs --http-file-path");
+    return { webhookFile: undefined, signalToo };
+  }
+  if (file.trim() === "") {
+    throw new UsageError("--http-file-path", "is empty; give a YAML or JSON file");
+  }
+  // parseFlags has rejected flags given as values, so a match here is the flag itself.
+  const signalFlag = ["--warning-signal", "--critical-signal"].find((flag) =>
+    args.some((arg) => arg.split("=")[0] === flag)
+  );
+  if (signalFlag && !signalToo) {
+    throw new UsageError(
+      signalFlag,
+      "has no effect with --http-file-path, which replaces signals; add --signal-too for both",
+    );
+  }
+  return { webhookFile: file, signalToo };
+}
+
 function monitorCommand(args: string[]): Command {
   const v = parseFlags(args, MONITOR_FLAGS);
   if (v.help) return { kind: "help", text: helpText() };
   if (v.version) return { kind: "version" };
-  return {
-    kind: "monitor",
-    config: {
-      ...fsRoots(v),
-      warning: expression("--warning", v.warning as string | undefined),
-      critical: expression("--critical", v.critical as string | undefined),
-      loopIntervalMs: withFlag(
-        "--loop-interval",
-        () => parseDuration(v["loop-interval"] as string),
-      ),
-      cooldownMs: withFlag(
-        "--cooldown-interval",
-        () => parseDuration(v["cooldown-interval"] as string),
-      ),
-      warningSignal: withFlag("--warning-signal", () => parseSignal(v["warning-signal"] as string)),
-      criticalSignal: withFlag(
-        "--critical-signal",
-        () => parseSignal(v["critical-signal"] as string),
-      ),
-      include: regexes("--include", v.include as string[] | undefined),
-      exclude: regexes("--exclude", v.exclude as string[] | undefined),
-      dryRun: v["dry-run"] === true,
-      metricsAddress: parseMetricsAddress(v["metrics-address"] as string),
-      cmdlineLabel: oneOf("--cmdline-label", v["cmdline-label"] as string, [
-        "first-arg",
-        "basename",
-        "none",
-      ]),
-    },
+  const config: MonitorConfig = {
+    ...fsRoots(v),
+    warning: expression("--warning", v.warning as string | undefined),
+    critical: expression("--critical", v.critical as string | undefined),
+    loopIntervalMs: withFlag(
+      "--loop-interval",
+      () => parseDuration(v["loop-interval"] as string),
+    ),
+    cooldownMs: withFlag(
+      "--cooldown-interval",
+      () => parseDuration(v["cooldown-interval"] as string),
+    ),
+    warningSignal: withFlag("--warning-signal", () => parseSignal(v["warning-signal"] as string)),
+    criticalSignal: withFlag(
+      "--critical-signal",
+      () => parseSignal(v["critical-signal"] as string),
+    ),
+    include: regexes("--include", v.include as string[] | undefined),
+    exclude: regexes("--exclude", v.exclude as string[] | undefined),
+    dryRun: v["dry-run"] === true,
+    metricsAddress: parseMetricsAddress(v["metrics-address"] as string),
+    cmdlineLabel: oneOf("--cmdline-label", v["cmdline-label"] as string, [
+      "first-arg",
+      "basename",
+      "none",
+    ]),
+    ...webhookFlags(v, args),
+    trendWindowMs: withFlag("--trend-window", () => parseDuration(v["trend-window"] as string)),
   };
+  checkTrendWindow(config);
+  return { kind: "monitor", config };
 }
 
 function inspectCommand(args: string[]): Command {
@@ -297,6 +408,7 @@ function inspectCommand(args: string[]): Command {
       format: oneOf("--format", v.format as string, ["table", "json"]),
       pids,
       include: regexes("--include", v.include as string[] | undefined),
+      sampleMs: sampleDuration(v.sample as string),
     },
   };
 }
@@ -332,7 +444,7 @@ ${flagLines(MONITOR_FLAGS)}
 Expressions use && || ! > < >= <= == != + - * / % ^, parentheses, numbers, sizes (512Mi, 2G)
 and min max abs floor ceil round. A process matches when the expression is true or >= 1.
 Variables:
-${VARIABLES.map((v) => `  ${v.name.padEnd(30)} ${v.unit.padEnd(6)} ${v.description}`).join("\n")}
+${VARIABLES.map((v) => `  ${v.name.padEnd(30)} ${v.unit.padEnd(7)} ${v.description}`).join("\n")}
 `;
 }
 
@@ -341,7 +453,7 @@ export function inspectHelpText(): string {
   return `oomhero inspect: print every visible process with every variable and where it came from.
 
 Usage:
-  oomhero inspect [--format=table|json] [--pid=N]... [--include=REGEX]...
+  oomhero inspect [--format=table|json] [--pid=N]... [--include=REGEX]... [--sample=DURATION]
 
 Flags:
 ${flagLines(INSPECT_FLAGS)}

@@ -17,23 +17,28 @@ import {
   parseMemoryLimit,
   pathExists,
 } from "./cgroup.ts";
+import { readKernelFile } from "./kernel_file.ts";
 import type { Logger } from "./log.ts";
 import { parsePressure, type Pressure, zeroPressure } from "./pressure.ts";
 import {
   parseCmdline,
   parseOomScore,
   parseProcCgroup,
+  parseStatPpid,
   parseStatStartTime,
   type ProcCgroup,
 } from "./procfs.ts";
 import type { CgroupSource, ProcessSample } from "./sample.ts";
+import { NO_TREND } from "./trend.ts";
 import { UsageError } from "./usage_error.ts";
 import {
   PRESSURE_RESOURCES,
   PRESSURE_SEVERITIES,
   PRESSURE_WINDOWS,
   type PressureResource,
+  type PressureSeverity,
   pressureVariable,
+  type PressureWindow,
   VARIABLE_NAMES,
   type Variables,
 } from "./variables.ts";
@@ -73,7 +78,8 @@ interface LimitReading {
 /** The three PSI files of one source, shared by its processes within a scan. */
 interface PressureReading {
   source: string;
-  pressure: Record<PressureResource, Pressure>;
+  /** Every variable: the pressure figures, the rest at 0; each process starts from a copy. */
+  variables: Readonly<Variables>;
   /** Whether any of the three files exists: a cgroup without them falls back to system-wide. */
   found: boolean;
   problems: string[];
@@ -111,7 +117,7 @@ function readParsed<T>(
   problems: string[],
 ): T | undefined {
   try {
-    return parse(Deno.readTextFileSync(path));
+    return parse(readKernelFile(path));
   } catch (err) {
     problems.push(describe(path, err));
     return undefined;
@@ -121,16 +127,43 @@ function readParsed<T>(
 /** Reads a file that may legitimately be absent. */
 function readIfExists(path: string): string | undefined {
   try {
-    return Deno.readTextFileSync(path);
+    return readKernelFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw err;
   }
 }
 
-/** Every variable at 0: what an unreadable figure reads as. */
-function zeroVariables(): Variables {
-  return Object.fromEntries(VARIABLE_NAMES.map((name) => [name, 0]));
+/**
+ * Every variable at 0, what an unreadable figure reads as, and the trend variables at "no trend":
+ * one scan cannot measure a trend (the monitor's TrendTracker fills them in).
+ */
+const ZERO_VARIABLES: Readonly<Variables> = Object.freeze({
+  ...Object.fromEntries(VARIABLE_NAMES.map((name) => [name, 0])),
+  ...NO_TREND,
+});
+
+/** Each pressure variable with where it comes from, so a scan builds no names. */
+const PRESSURE_VARIABLES: ReadonlyArray<
+  readonly [string, PressureResource, PressureSeverity, PressureWindow]
+> = PRESSURE_RESOURCES.flatMap((resource) =>
+  PRESSURE_SEVERITIES.flatMap((severity) =>
+    PRESSURE_WINDOWS.map((window) =>
+      [pressureVariable(resource, severity, window), resource, severity, window] as const
+    )
+  )
+);
+
+/**
+ * {@link ZERO_VARIABLES} with these pressure figures. Built once per source and scan: a spread
+ * copy of a ready object costs a process far less than 24 stores by computed name.
+ */
+function withPressure(pressure: Record<PressureResource, Pressure>): Readonly<Variables> {
+  const variables: Variables = { ...ZERO_VARIABLES };
+  for (const [name, resource, severity, window] of PRESSURE_VARIABLES) {
+    variables[name] = pressure[resource][severity][window];
+  }
+  return variables;
 }
 
 /** Reads procfs and cgroupfs into samples, one process at a time or all at once. */
@@ -140,9 +173,6 @@ export class Collector {
   readonly #log: Logger;
   readonly #selfPid: number;
   readonly #warnings: ProcessWarnings;
-  /** Reused for every command line, so a scan allocates no large buffers. */
-  readonly #cmdlineBuffer = new Uint8Array(CMDLINE_LIMIT);
-  readonly #decoder = new TextDecoder();
   #layout: CgroupLayout;
   /** Set when a cgroup read failed: the layout is detected again before the next read. */
   #layoutSuspect = false;
@@ -206,10 +236,34 @@ export class Collector {
   /** The start time of `pid` now (field 22 of its stat), undefined when it is gone. */
   readStartTime(pid: number): number | undefined {
     try {
-      return parseStatStartTime(Deno.readTextFileSync(`${this.#procfs}/${pid}/stat`));
+      return parseStatStartTime(readKernelFile(`${this.#procfs}/${pid}/stat`));
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * oomhero's ancestors (parent, grandparent, … up to but not including pid 1), each as pid and
+   * start time. Their command lines often repeat oomhero's own flags (`deno task start
+   * --include java`, a shell, `timeout`), so an `--include` that matches oomhero matches them too.
+   */
+  ancestors(): { pid: number; startTime: number }[] {
+    const out: { pid: number; startTime: number }[] = [];
+    let pid = this.#selfPid;
+    // The bound only guards against a malformed procfs; real chains are a handful long.
+    for (let depth = 0; depth < 64; depth++) {
+      let ppid: number;
+      try {
+        ppid = parseStatPpid(Deno.readTextFileSync(`${this.#procfs}/${pid}/stat`));
+      } catch {
+        break;
+      }
+      const startTime = ppid > 1 ? this.readStartTime(ppid) : undefined;
+      if (startTime === undefined) break;
+      out.push({ pid: ppid, startTime });
+      pid = ppid;
+    }
+    return out;
   }
 
   #redetectIfSuspect(): void {
@@ -238,7 +292,7 @@ export class Collector {
     const statPath = `${this.#procfs}/${pid}/stat`;
     let stat: string;
     try {
-      stat = Deno.readTextFileSync(statPath);
+      stat = readKernelFile(statPath);
     } catch (err) {
       // A process that is gone takes its files with it (NotFound, or ESRCH while it exits).
       if (!(err instanceof Deno.errors.PermissionDenied)) {
@@ -266,8 +320,25 @@ export class Collector {
       this.#log.debug("process vanished", { pid });
       return undefined;
     }
+    // One moved to another cgroup mid-read may find the old one removed: read it next scan.
+    if (
+      sample !== undefined && this.#cgroupPath(pid, sample.source.version) !== sample.source.path
+    ) {
+      this.#log.debug("process changed cgroup", { pid });
+      return undefined;
+    }
     for (const problem of problems) this.#warnings.warn(pid, startTime, problem);
     return sample;
+  }
+
+  /** The memory cgroup path of `pid` now, as {@link CgroupSource} `path` holds it. */
+  #cgroupPath(pid: number, version: 1 | 2): string | undefined {
+    try {
+      const cgroups = parseProcCgroup(Deno.readTextFileSync(`${this.#procfs}/${pid}/cgroup`));
+      return memoryPath(version, cgroups) ?? "";
+    } catch {
+      return undefined;
+    }
   }
 
   /** Reads everything but the stat file; undefined for kernel threads and unreadable basics. */
@@ -280,7 +351,7 @@ export class Collector {
     const dir = `${this.#procfs}/${pid}`;
     let raw: string;
     try {
-      raw = this.#readCmdline(`${dir}/cmdline`);
+      raw = readKernelFile(`${dir}/cmdline`, CMDLINE_LIMIT);
     } catch (err) {
       problems.push(describe(`${dir}/cmdline`, err));
       return undefined;
@@ -290,21 +361,21 @@ export class Collector {
     const { cmdline, firstArg } = parseCmdline(raw);
     const cgroups = readParsed(`${dir}/cgroup`, parseProcCgroup, problems);
     if (cgroups === undefined) return undefined;
-    const variables = zeroVariables();
-    variables.oom_score = readParsed(`${dir}/oom_score`, parseOomScore, problems) ?? 0;
-    variables.oom_score_adj = readParsed(`${dir}/oom_score_adj`, parseOomScore, problems) ?? 0;
-    const source = this.#readCgroup(pid, cgroups, variables, cache, problems);
+    const oomScore = readParsed(`${dir}/oom_score`, parseOomScore, problems) ?? 0;
+    const oomScoreAdj = readParsed(`${dir}/oom_score_adj`, parseOomScore, problems) ?? 0;
+    const { source, variables } = this.#readCgroup(pid, cgroups, cache, problems);
+    variables.oom_score = oomScore;
+    variables.oom_score_adj = oomScoreAdj;
     return { pid, startTime, cmdline, firstArg, source, variables };
   }
 
-  /** Fills the memory and pressure variables from the process's cgroup; returns where from. */
+  /** The variables read from the process's cgroup (the rest at 0), and where they came from. */
   #readCgroup(
     pid: number,
     cgroups: ProcCgroup,
-    variables: Variables,
     cache: ScanCache,
     problems: string[],
-  ): CgroupSource {
+  ): { source: CgroupSource; variables: Variables } {
     const location = this.#locate(pid, cgroups, cache, problems);
     const version = layoutVersion(this.#layout);
     const source: CgroupSource = {
@@ -315,9 +386,13 @@ export class Collector {
       limitDir: "",
       pressureSource: "",
     };
-    if (location !== undefined) {
-      const memory = this.#memory(location, cache);
-      problems.push(...memory.problems);
+    const memory = location === undefined ? undefined : this.#memory(location, cache);
+    if (memory !== undefined) problems.push(...memory.problems);
+    const pressure = this.#pressure(location?.pressureDir, cache);
+    problems.push(...pressure.problems);
+    source.pressureSource = pressure.source;
+    const variables: Variables = { ...pressure.variables };
+    if (memory !== undefined) {
       source.limitDir = memory.limitDir;
       variables.memory_current = memory.current;
       variables.memory_max = memory.max;
@@ -327,35 +402,7 @@ export class Collector {
         variables.memory_working_set_usage = memory.workingSet / memory.max * 100;
       }
     }
-    const pressure = this.#pressure(location?.pressureDir, cache);
-    problems.push(...pressure.problems);
-    source.pressureSource = pressure.source;
-    for (const resource of PRESSURE_RESOURCES) {
-      for (const severity of PRESSURE_SEVERITIES) {
-        for (const window of PRESSURE_WINDOWS) {
-          variables[pressureVariable(resource, severity, window)] =
-            pressure.pressure[resource][severity][window];
-        }
-      }
-    }
-    return source;
-  }
-
-  /** Reads at most {@link CMDLINE_LIMIT} bytes of a command line. */
-  #readCmdline(path: string): string {
-    const file = Deno.openSync(path);
-    try {
-      const buffer = this.#cmdlineBuffer;
-      let length = 0;
-      while (length < buffer.length) {
-        const n = file.readSync(buffer.subarray(length));
-        if (n === null) break;
-        length += n;
-      }
-      return this.#decoder.decode(buffer.subarray(0, length));
-    } finally {
-      file.close();
-    }
+    return { source, variables };
   }
 
   #locate(
@@ -448,24 +495,22 @@ export class Collector {
   ): PressureReading {
     const cached = cache.pressure.get(source);
     if (cached !== undefined) return cached;
-    const reading: PressureReading = {
-      source,
-      pressure: { memory: zeroPressure(), io: zeroPressure(), cpu: zeroPressure() },
-      found: false,
-      problems: [],
-    };
+    const pressure = { memory: zeroPressure(), io: zeroPressure(), cpu: zeroPressure() };
+    let found = false;
+    const problems: string[] = [];
     for (const resource of PRESSURE_RESOURCES) {
       const path = file(resource);
       try {
         const text = readIfExists(path);
         if (text === undefined) continue;
-        reading.found = true;
-        reading.pressure[resource] = parsePressure(text);
+        found = true;
+        pressure[resource] = parsePressure(text);
       } catch (err) {
-        reading.found = true;
-        reading.problems.push(describe(path, err));
+        found = true;
+        problems.push(describe(path, err));
       }
     }
+    const reading = { source, variables: withPressure(pressure), found, problems };
     cache.pressure.set(source, reading);
     return reading;
   }

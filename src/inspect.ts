@@ -4,8 +4,11 @@
  * @module
  */
 import { Collector } from "./collector.ts";
+import { formatDuration } from "./duration.ts";
 import type { Logger } from "./log.ts";
 import type { CgroupSource, ProcessSample } from "./sample.ts";
+import { NEVER_SECONDS } from "./trend.ts";
+import { TrendTracker } from "./trend_tracker.ts";
 import { VARIABLE_NAMES } from "./variables.ts";
 
 /** What to inspect and how to print it. */
@@ -20,7 +23,12 @@ export interface InspectOptions {
   pids: number[];
   /** Only processes whose full command line matches one of these (all when empty). */
   include: RegExp[];
+  /** How long to scan before printing, to measure the trend variables; 0 for a single scan. */
+  sampleMs: number;
 }
+
+/** Time between the scans of a sampling inspect: up to 9 scans in the default 2 s. */
+const SAMPLE_INTERVAL_MS = 250;
 
 /** The widest command line shown in the table; JSON has it whole. */
 const CMDLINE_WIDTH = 40;
@@ -37,6 +45,12 @@ const COLUMNS: readonly { header: string; numeric: boolean; cell: (s: ProcessSam
       header: "WS_USAGE",
       numeric: true,
       cell: (s) => percent(s.variables.memory_working_set_usage),
+    },
+    { header: "MEM_GROWTH", numeric: true, cell: (s) => rate(s.variables.memory_growth_rate) },
+    {
+      header: "TO_LIMIT",
+      numeric: true,
+      cell: (s) => seconds(s.variables.memory_seconds_to_limit),
     },
     { header: "OOM_SCORE", numeric: true, cell: (s) => String(s.variables.oom_score) },
     { header: "OOM_ADJ", numeric: true, cell: (s) => String(s.variables.oom_score_adj) },
@@ -78,6 +92,16 @@ function percent(n: number): string {
   return `${n.toFixed(1)}%`;
 }
 
+/** A growth rate in IEC units per second, negative when memory shrinks. */
+function rate(bytesPerSecond: number): string {
+  return `${bytesPerSecond < 0 ? "-" : ""}${bytes(Math.abs(bytesPerSecond))}/s`;
+}
+
+/** Seconds to the limit; "-" for never (not growing, unlimited or not measured). */
+function seconds(n: number): string {
+  return n >= NEVER_SECONDS ? "-" : `${n.toFixed(1)}s`;
+}
+
 /** One sample as a JSON object: the identity keys, then every expression variable. */
 function toJson(sample: ProcessSample): Record<string, string | number> {
   const out: Record<string, string | number> = {
@@ -105,7 +129,14 @@ function provenance(source: CgroupSource, pids: number[]): string {
   return lines.join("\n");
 }
 
-function table(samples: ProcessSample[]): string {
+/** What the growth columns are based on: how long the trends were measured, or that they were not. */
+function trendNote(sampleMs: number, scans: number): string {
+  return sampleMs > 0
+    ? `growth measured over ${formatDuration(sampleMs)} (${scans} scans); --sample sets how long`
+    : "growth not measured (--sample 0: one scan): MEM_GROWTH reads 0 and TO_LIMIT never";
+}
+
+function table(samples: ProcessSample[], note: string): string {
   if (samples.length === 0) return "no matching processes";
   const rows = [
     COLUMNS.map((c) => c.header),
@@ -125,33 +156,70 @@ function table(samples: ProcessSample[]): string {
     groups.set(key, group);
   }
   const blocks = [...groups.values()].map((g) => provenance(g.source, g.pids));
-  return [lines.join("\n"), ...blocks].join("\n\n");
+  return [lines.join("\n"), ...blocks, note].join("\n\n");
 }
 
-/** The samples `options` asks for, in pid order. */
-function select(options: InspectOptions, log: Logger): ProcessSample[] {
-  const collector = new Collector({ procfs: options.procfs, cgroupfs: options.cgroupfs, log });
+/** One scan's samples `options` asks for, in pid order, and the asked-for pids not found. */
+interface Selection {
+  samples: ProcessSample[];
+  missing: number[];
+}
+
+function select(collector: Collector, options: InspectOptions): Selection {
   let samples: ProcessSample[];
+  const missing: number[] = [];
   if (options.pids.length === 0) {
     samples = collector.scan();
   } else {
     samples = [];
     for (const pid of [...new Set(options.pids)].sort((a, b) => a - b)) {
       const sample = collector.collect(pid);
-      if (sample === undefined) log.warn("no such process, or a kernel thread", { pid });
+      if (sample === undefined) missing.push(pid);
       else samples.push(sample);
     }
   }
   const { include } = options;
-  return samples.filter((s) => include.length === 0 || include.some((r) => r.test(s.cmdline)));
+  return {
+    samples: samples.filter((s) => include.length === 0 || include.some((r) => r.test(s.cmdline))),
+    missing,
+  };
 }
 
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
- * Runs `oomhero inspect` and returns the text to print, without a trailing newline.
+ * Runs `oomhero inspect` and returns the text to print, without a trailing newline. With
+ * `sampleMs`, it scans every {@link SAMPLE_INTERVAL_MS} for that long and prints the last scan,
+ * whose trend variables are measured over all of them; with 0, one scan and no trends.
  * Throws a `UsageError` when procfs or cgroupfs is not mounted where given.
  */
-export function inspect(options: InspectOptions, log: Logger): string {
-  const samples = select(options, log);
-  if (options.format === "json") return JSON.stringify(samples.map(toJson), null, 2);
-  return table(samples);
+export async function inspect(options: InspectOptions, log: Logger): Promise<string> {
+  const collector = new Collector({ procfs: options.procfs, cgroupfs: options.cgroupfs, log });
+  let selection = select(collector, options);
+  let scans = 1;
+  let sampledMs = 0;
+  if (options.sampleMs > 0) {
+    log.info("sampling to measure the growth variables", {
+      sample: formatDuration(options.sampleMs),
+      interval: formatDuration(SAMPLE_INTERVAL_MS),
+    });
+    // The window covers every scan, so the trends are fitted over all of them.
+    const trends = new TrendTracker({
+      windowMs: options.sampleMs + SAMPLE_INTERVAL_MS,
+      intervalMs: SAMPLE_INTERVAL_MS,
+    });
+    const start = performance.now();
+    trends.update(selection.samples, start);
+    while (sampledMs < options.sampleMs) {
+      await delay(Math.min(SAMPLE_INTERVAL_MS, options.sampleMs - sampledMs));
+      const now = performance.now();
+      selection = select(collector, options);
+      trends.update(selection.samples, now);
+      scans++;
+      sampledMs = now - start;
+    }
+  }
+  for (const pid of selection.missing) log.warn("no such process, or a kernel thread", { pid });
+  if (options.format === "json") return JSON.stringify(selection.samples.map(toJson), null, 2);
+  return table(selection.samples, trendNote(options.sampleMs, scans));
 }

@@ -6,17 +6,31 @@ import denoJson from "../deno.json" with { type: "json" };
 import { type InspectConfig, type MonitorConfig, parseCommandLine } from "./cli.ts";
 import { Collector } from "./collector.ts";
 import { inspect } from "./inspect.ts";
+import { processKey } from "./cooldown.ts";
 import { Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { Monitor } from "./monitor.ts";
 import { type MetricsServer, startMetricsServer } from "./server.ts";
 import { UNCATCHABLE_SIGNALS } from "./signals.ts";
 import { UsageError } from "./usage_error.ts";
+import { loadWebhookConfig, WebhookNotifier } from "./webhook.ts";
 
 /** oomhero's version, from deno.json. */
 export const VERSION: string = denoJson.version;
 
+/**
+ * Signals whose default action would end oomhero: a stray SIGUSR1/SIGUSR2 from a second oomhero or
+ * a `kill -USR1 -1`, or a SIGHUP from a closing terminal. oomhero has nothing to reload, so it logs
+ * them and carries on.
+ */
+const IGNORED_SIGNALS: readonly Deno.Signal[] = ["SIGUSR1", "SIGUSR2", "SIGHUP"];
+
 async function runMonitor(config: MonitorConfig): Promise<number> {
+  // Before anything is logged, so that a bad webhook file is the one line printed.
+  const webhook = config.webhookFile === undefined ? undefined : new WebhookNotifier(
+    await loadWebhookConfig(config.webhookFile, (name) => Deno.env.get(name)),
+    { userAgent: `oomhero/${VERSION}` },
+  );
   const log = new Logger(config.logLevel, config.logFormat);
   for (
     const [flag, signal] of [
@@ -32,7 +46,14 @@ async function runMonitor(config: MonitorConfig): Promise<number> {
   }
   const collector = new Collector({ procfs: config.procfs, cgroupfs: config.cgroupfs, log });
   const metrics = new Metrics({ version: VERSION, cmdlineLabel: config.cmdlineLabel });
-  const monitor = new Monitor(config, { source: collector, log, observer: metrics });
+  const ancestors = new Set(collector.ancestors().map((a) => processKey(a.pid, a.startTime)));
+  const monitor = new Monitor(config, {
+    source: collector,
+    log,
+    observer: metrics,
+    webhook,
+    ancestors,
+  });
   const stop = new AbortController();
   let server: MetricsServer | undefined;
   if (config.metricsAddress) {
@@ -49,25 +70,37 @@ async function runMonitor(config: MonitorConfig): Promise<number> {
   const onInt = onSignal("SIGINT");
   Deno.addSignalListener("SIGTERM", onTerm);
   Deno.addSignalListener("SIGINT", onInt);
+  const onStray = IGNORED_SIGNALS.map((name) =>
+    [name, () => log.info("ignoring signal", { signal: name })] as const
+  );
+  for (const [name, listener] of onStray) Deno.addSignalListener(name, listener);
   log.info("oomhero started", {
     version: VERSION,
     warning: config.warning.source,
     critical: config.critical.source,
     loop_interval_ms: config.loopIntervalMs,
     cooldown_ms: config.cooldownMs,
+    trend_window_ms: config.trendWindowMs,
     dry_run: config.dryRun,
     metrics_port: server?.port,
+    signals: webhook === undefined || config.signalToo,
+    // The origin and header names only: the path, query and values may hold tokens.
+    webhook: webhook?.origin,
+    webhook_headers: webhook?.headerNames.join(","),
   });
   await monitor.run(stop.signal);
+  // Lets the last alerts out; each POST ends within its timeout.
+  await webhook?.settled();
   await server?.close();
   Deno.removeSignalListener("SIGTERM", onTerm);
   Deno.removeSignalListener("SIGINT", onInt);
+  for (const [name, listener] of onStray) Deno.removeSignalListener(name, listener);
   return 0;
 }
 
-function runInspect(config: InspectConfig): number {
+async function runInspect(config: InspectConfig): Promise<number> {
   const log = new Logger(config.logLevel, config.logFormat);
-  console.log(inspect(config, log));
+  console.log(await inspect(config, log));
   return 0;
 }
 
@@ -83,7 +116,7 @@ export async function main(args: string[]): Promise<number> {
         console.log(`oomhero ${VERSION} (deno ${Deno.version.deno})`);
         return 0;
       case "inspect":
-        return runInspect(command.config);
+        return await runInspect(command.config);
       case "monitor":
         return await runMonitor(command.config);
     }

@@ -108,9 +108,10 @@ const PRESSURE_LABELS = ["pid", "cmdline", "severity_level", "severity_window"] 
 
 type ProcessLabels = Record<typeof PROCESS_LABELS[number], string>;
 
-/** One (pid, cmdline) series set and when a scan last saw it. */
+/** One (pid, cmdline) series set, the last sample a scan saw of it, and when. */
 interface TrackedSeries {
   labels: ProcessLabels;
+  sample: ProcessSample;
   lastSeen: number;
 }
 
@@ -128,6 +129,8 @@ export class Metrics {
     readonly [Gauge<typeof PRESSURE_LABELS[number]>, PressureResource]
   >;
   readonly #tracked = new Map<string, TrackedSeries>();
+  /** Whether a scan came since the per-process gauges were last set. */
+  #unpublished = false;
   readonly #signals: Counter<"severity" | "signal" | "result">;
   readonly #scans: Counter;
   readonly #scanDuration: Histogram;
@@ -139,6 +142,10 @@ export class Metrics {
     this.#now = options.now ?? (() => performance.now());
     this.#cmdlineLabel = options.cmdlineLabel ?? "first-arg";
     const registers = [this.registry];
+    // The per-process gauges are set when a scrape reads them, not on every scan: scans come ten
+    // times a second, scrapes every few seconds, and setting 31 labelled gauges per process
+    // was a sixth of the CPU oomhero spent.
+    const collect = () => this.#publish();
 
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: MAX_TIMER_MS });
     for (const metric of this.registry.getMetricsAsArray()) {
@@ -146,7 +153,10 @@ export class Metrics {
     }
 
     const processGauge = (name: string, help: string, variable: string) =>
-      [new Gauge({ name, help, labelNames: PROCESS_LABELS, registers }), variable] as const;
+      [
+        new Gauge({ name, help, labelNames: PROCESS_LABELS, registers, collect }),
+        variable,
+      ] as const;
     this.#processGauges = [
       processGauge(
         "memory_usage",
@@ -173,6 +183,18 @@ export class Metrics {
         "Memory charged to the process's cgroup minus inactive page cache.",
         "memory_working_set",
       ),
+      processGauge(
+        "memory_growth_rate_bytes_per_second",
+        "Growth of the memory charged to the process's cgroup, least-squares slope over " +
+          "--trend-window (0 until measured).",
+        "memory_growth_rate",
+      ),
+      processGauge(
+        "memory_seconds_to_limit",
+        "Seconds until the process's cgroup reaches its limit at the current growth rate " +
+          "(1e9 when not growing, unlimited or not measured).",
+        "memory_seconds_to_limit",
+      ),
     ];
     this.#pressureGauges = PRESSURE_RESOURCES.map((resource) =>
       [
@@ -182,6 +204,7 @@ export class Metrics {
             "percent of time stalled (avg windows) or microseconds stalled (total).",
           labelNames: PRESSURE_LABELS,
           registers,
+          collect,
         }),
         resource,
       ] as const
@@ -228,21 +251,15 @@ export class Metrics {
     const now = this.#now();
     for (const sample of samples) {
       const labels: ProcessLabels = { pid: String(sample.pid), cmdline: this.#cmdline(sample) };
-      // A missing variable shows as NaN rather than the previous scan's value.
-      const value = (name: string): number => sample.variables[name] ?? NaN;
-      for (const [gauge, variable] of this.#processGauges) gauge.set(labels, value(variable));
-      for (const [gauge, resource] of this.#pressureGauges) {
-        for (const severity_level of PRESSURE_SEVERITIES) {
-          for (const severity_window of PRESSURE_WINDOWS) {
-            gauge.set(
-              { ...labels, severity_level, severity_window },
-              value(pressureVariable(resource, severity_level, severity_window)),
-            );
-          }
-        }
+      const key = `${labels.pid} ${labels.cmdline}`;
+      const tracked = this.#tracked.get(key);
+      if (tracked === undefined) this.#tracked.set(key, { labels, sample, lastSeen: now });
+      else {
+        tracked.sample = sample;
+        tracked.lastSeen = now;
       }
-      this.#tracked.set(`${labels.pid} ${labels.cmdline}`, { labels, lastSeen: now });
     }
+    this.#unpublished = true;
     this.#scans.inc();
     this.#scanDuration.observe(durationSeconds);
     this.#processes.set(samples.length);
@@ -282,6 +299,27 @@ export class Metrics {
         return sample.firstArg.slice(sample.firstArg.lastIndexOf("/") + 1);
       case "none":
         return "";
+    }
+  }
+
+  /** Sets the per-process gauges to the last sample of every tracked series. */
+  #publish(): void {
+    if (!this.#unpublished) return;
+    this.#unpublished = false;
+    for (const { labels, sample } of this.#tracked.values()) {
+      // A missing variable shows as NaN rather than the previous scan's value.
+      const value = (name: string): number => sample.variables[name] ?? NaN;
+      for (const [gauge, variable] of this.#processGauges) gauge.set(labels, value(variable));
+      for (const [gauge, resource] of this.#pressureGauges) {
+        for (const severity_level of PRESSURE_SEVERITIES) {
+          for (const severity_window of PRESSURE_WINDOWS) {
+            gauge.set(
+              { ...labels, severity_level, severity_window },
+              value(pressureVariable(resource, severity_level, severity_window)),
+            );
+          }
+        }
+      }
     }
   }
 

@@ -1,13 +1,17 @@
 /**
- * The scan loop: collect → evaluate → signal and report, every loop interval, never overlapping.
+ * The scan loop: collect → trends → evaluate → signal and report, every loop interval, never
+ * overlapping.
  * @module
  */
 import { CooldownTable, processKey, type Severity } from "./cooldown.ts";
 import { evaluateSeverity, referencedValues, type Thresholds } from "./evaluate.ts";
-import type { Logger } from "./log.ts";
+import type { Logger, LogLevel } from "./log.ts";
 import type { ProcessSample } from "./sample.ts";
-import { type SendOutcome, sendSignal, type SignallerDeps } from "./signaller.ts";
+import { sendSignal, type SignallerDeps } from "./signaller.ts";
 import type { SignalResult } from "./metrics.ts";
+import { WEBHOOK_SIGNAL, type WebhookNotifier } from "./webhook.ts";
+import { DEFAULT_TREND_WINDOW_MS } from "./trend.ts";
+import { TrendTracker } from "./trend_tracker.ts";
 
 /** Where samples come from: the collector, or a fake in tests. */
 export interface ProcessSource {
@@ -36,6 +40,10 @@ export interface MonitorOptions extends Thresholds {
   include: RegExp[];
   exclude: RegExp[];
   dryRun: boolean;
+  /** With a webhook, send the signals as well; without one, signals are always sent. */
+  signalToo?: boolean;
+  /** The span the growth variables are fitted over; default 30 s. */
+  trendWindowMs?: number;
 }
 
 /** What the monitor needs from outside; injected so tests can drive it. */
@@ -45,8 +53,17 @@ export interface MonitorDeps {
   observer?: ScanObserver;
   kill?: (pid: number, signal: Deno.Signal) => void;
   selfPid?: number;
+  /** oomhero's ancestors as process keys: refused like oomhero itself. */
+  ancestors?: ReadonlySet<string>;
   now?: () => number;
+  /** Where alerts are POSTed; replaces signals unless `signalToo`. */
+  webhook?: WebhookNotifier;
 }
+
+/** What an alert became, as counted and logged; `reason` is the `oomhero_errors_total` label. */
+type AlertOutcome =
+  | { result: "sent" | "dry_run" }
+  | { result: "failed"; reason: string; error: string };
 
 /** Whether a command line passes the include and exclude filters. */
 export function isWatched(cmdline: string, include: RegExp[], exclude: RegExp[]): boolean {
@@ -79,6 +96,11 @@ export class Monitor {
   readonly #signaller: SignallerDeps;
   readonly #now: () => number;
   readonly #cooldown: CooldownTable;
+  readonly #sendsSignals: boolean;
+  readonly #webhook: WebhookNotifier | undefined;
+  /** A table of its own, so a webhook outage does not re-send signals that arrived. */
+  readonly #webhookCooldown: CooldownTable;
+  readonly #trends: TrendTracker;
   /** Failures already logged at warn, per process and reason, so a retry loop is quiet. */
   readonly #reportedFailures = new Set<string>();
   #lastScanEnd: number | undefined;
@@ -92,10 +114,18 @@ export class Monitor {
     this.#observer = deps.observer;
     this.#now = deps.now ?? (() => performance.now());
     this.#cooldown = new CooldownTable(opts.cooldownMs);
+    this.#webhook = deps.webhook;
+    this.#sendsSignals = deps.webhook === undefined || opts.signalToo === true;
+    this.#webhookCooldown = new CooldownTable(opts.cooldownMs);
+    this.#trends = new TrendTracker({
+      windowMs: opts.trendWindowMs ?? DEFAULT_TREND_WINDOW_MS,
+      intervalMs: opts.loopIntervalMs,
+    });
     this.#signaller = {
       readStartTime: (pid) => deps.source.readStartTime(pid),
       kill: deps.kill ?? Deno.kill,
       selfPid: deps.selfPid ?? Deno.pid,
+      ancestors: deps.ancestors ?? new Set(),
       dryRun: opts.dryRun,
     };
     this.#rateWindowStart = this.#now();
@@ -112,14 +142,22 @@ export class Monitor {
     const samples = this.#source.scan().filter((s) =>
       isWatched(s.cmdline, this.#opts.include, this.#opts.exclude)
     );
+    this.#trends.update(samples, start);
     const live = new Set<string>();
     for (const sample of samples) {
       const key = processKey(sample.pid, sample.startTime);
       live.add(key);
       const severity = evaluateSeverity(this.#opts, sample.variables);
-      if (severity && this.#cooldown.allows(key, severity, start)) this.#act(sample, key, severity);
+      if (!severity) continue;
+      if (this.#sendsSignals && this.#cooldown.allows(key, severity, start)) {
+        this.#act(sample, key, severity);
+      }
+      if (this.#webhook && this.#webhookCooldown.allows(key, severity, start)) {
+        this.#notify(this.#webhook, sample, key, severity);
+      }
     }
     this.#cooldown.retain(live);
+    this.#webhookCooldown.retain(live);
     for (const k of this.#reportedFailures) {
       if (!live.has(k.slice(0, k.lastIndexOf("/")))) this.#reportedFailures.delete(k);
     }
@@ -141,17 +179,68 @@ export class Monitor {
       return;
     }
     this.#cooldown.record(key, severity, this.#now(), outcome.result !== "failed");
-    this.#observer?.countSignal(severity, signal, outcome.result);
-    this.#logOutcome(sample, key, severity, signal, outcome);
+    this.#report(
+      sample,
+      key,
+      severity,
+      signal,
+      outcome.result === "failed"
+        ? { result: "failed", reason: `kill_${outcome.reason}`, error: outcome.reason }
+        : outcome,
+    );
   }
 
-  #logOutcome(
+  /**
+   * Starts a POST without waiting for it. It counts as sent when it starts, so later scans hold
+   * off; a failure, reported later, re-records it so the retry comes 1 s after the failure.
+   */
+  #notify(webhook: WebhookNotifier, sample: ProcessSample, key: string, severity: Severity): void {
+    if (this.#opts.dryRun) {
+      this.#webhookCooldown.record(key, severity, this.#now(), true);
+      this.#report(sample, key, severity, WEBHOOK_SIGNAL, { result: "dry_run" });
+      return;
+    }
+    const dispatched = webhook.dispatch(severity, sample, (outcome) => {
+      if (!outcome.ok) this.#webhookCooldown.record(key, severity, this.#now(), false);
+      this.#report(
+        sample,
+        key,
+        severity,
+        WEBHOOK_SIGNAL,
+        outcome.ok
+          ? { result: "sent" }
+          : { result: "failed", reason: `webhook_${outcome.reason}`, error: outcome.error },
+      );
+    });
+    switch (dispatched) {
+      case "started":
+        this.#webhookCooldown.record(key, severity, this.#now(), true);
+        return;
+      case "in_flight":
+        this.#log.debug("webhook still in flight", { pid: sample.pid, severity });
+        return;
+      case "full":
+        // Dropped, not queued: retried like a failure once a slot is free.
+        this.#webhookCooldown.record(key, severity, this.#now(), false);
+        this.#observer?.countError("webhook_dropped");
+        this.#log.log(this.#levelOnce(key, "webhook_dropped"), "webhook dropped", {
+          pid: sample.pid,
+          severity,
+          why: `${webhook.inFlight} requests in flight`,
+        });
+    }
+  }
+
+  /** Counts and logs an alert; `signal` is the signal's name or `webhook`. */
+  #report(
     sample: ProcessSample,
     key: string,
     severity: Severity,
-    signal: Deno.Signal,
-    outcome: SendOutcome,
+    signal: string,
+    outcome: AlertOutcome,
   ): void {
+    this.#observer?.countSignal(severity, signal, outcome.result);
+    const what = signal === WEBHOOK_SIGNAL ? "webhook" : "signal";
     const expr = severity === "critical" ? this.#opts.critical : this.#opts.warning;
     const fields = {
       pid: sample.pid,
@@ -161,16 +250,25 @@ export class Monitor {
       ...referencedValues(expr, sample.variables),
     };
     if (outcome.result === "failed") {
-      this.#observer?.countError(`kill_${outcome.reason}`);
-      const once = `${key}/${outcome.reason}`;
-      const level = this.#reportedFailures.has(once) ? "debug" : "warn";
-      this.#reportedFailures.add(once);
-      this.#log.log(level, "signal failed", { ...fields, error: outcome.reason });
-    } else {
-      this.#log.info(outcome.result === "dry_run" ? "would send signal (dry run)" : "signal sent", {
+      this.#observer?.countError(outcome.reason);
+      this.#log.log(this.#levelOnce(key, outcome.reason), `${what} failed`, {
         ...fields,
+        error: outcome.error,
       });
+    } else {
+      this.#log.info(
+        outcome.result === "dry_run" ? `would send ${what} (dry run)` : `${what} sent`,
+        fields,
+      );
     }
+  }
+
+  /** `warn` the first time a process fails for `reason`, `debug` after, so retries stay quiet. */
+  #levelOnce(key: string, reason: string): LogLevel {
+    const once = `${key}/${reason}`;
+    const level = this.#reportedFailures.has(once) ? "debug" : "warn";
+    this.#reportedFailures.add(once);
+    return level;
   }
 
   #logRate(now: number, processes: number): void {

@@ -3,6 +3,7 @@
  * cgroup2 directory's `<resource>.pressure`.
  * @module
  */
+import { clip, finiteNumber, quote } from "./kernel_text.ts";
 import {
   PRESSURE_SEVERITIES,
   PRESSURE_WINDOWS,
@@ -31,7 +32,7 @@ function parseLine(line: string): PressureLine {
   for (const token of line.split(" ").slice(1)) {
     if (token === "") continue;
     const eq = token.indexOf("=");
-    if (eq < 0) throw new Error(`malformed token ${JSON.stringify(token)}`);
+    if (eq < 0) throw new Error(`malformed token ${quote(token)}`);
     values.set(token.slice(0, eq), token.slice(eq + 1));
   }
   const out = zeroPressureLine();
@@ -39,9 +40,9 @@ function parseLine(line: string): PressureLine {
     const value = values.get(window);
     const pattern = window === "total" ? /^\d+$/ : /^\d+(\.\d+)?$/;
     if (value === undefined || !pattern.test(value)) {
-      throw new Error(`${window} is ${JSON.stringify(value ?? "")} in ${line}`);
+      throw new Error(`${window} is ${quote(value ?? "")} in ${clip(line)}`);
     }
-    out[window] = Number(value);
+    out[window] = finiteNumber(value);
   }
   return out;
 }

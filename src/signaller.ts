@@ -3,6 +3,7 @@
  * that took over a pid since the scan, and not at all in dry-run mode.
  * @module
  */
+import { processKey } from "./cooldown.ts";
 import type { ProcessSample } from "./sample.ts";
 
 /** What became of one send. */
@@ -23,6 +24,8 @@ export interface SignallerDeps {
   kill(pid: number, signal: Deno.Signal): void;
   /** Our own pid in the procfs we read. */
   selfPid: number;
+  /** oomhero's ancestors, as process keys (pid:start time): never signalled either. */
+  ancestors: ReadonlySet<string>;
   /** Evaluate and log only. */
   dryRun: boolean;
 }
@@ -43,6 +46,9 @@ export function sendSignal(
 ): SendOutcome {
   if (sample.pid === 1) return { result: "refused", reason: "pid 1 is never signalled" };
   if (sample.pid === deps.selfPid) return { result: "refused", reason: "oomhero itself" };
+  if (deps.ancestors.has(processKey(sample.pid, sample.startTime))) {
+    return { result: "refused", reason: "an ancestor of oomhero" };
+  }
   // The pid may have been reused between the scan and now: compare start times.
   if (deps.readStartTime(sample.pid) !== sample.startTime) return { result: "gone" };
   if (deps.dryRun) return { result: "dry_run" };

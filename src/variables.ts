@@ -3,6 +3,7 @@
  * `inspect` and the documentation tests.
  * @module
  */
+import { NEVER_SECONDS } from "./trend.ts";
 
 /** Resources with pressure-stall information. */
 export const PRESSURE_RESOURCES = ["memory", "io", "cpu"] as const;
@@ -63,6 +64,37 @@ const MEMORY_VARIABLES: readonly VariableInfo[] = [
   { name: "oom_score_adj", unit: "score", description: "the OOM score adjustment (-1000..1000)" },
 ];
 
+/** The "never" of memory_seconds_to_limit as users write it: 1e9. */
+const NEVER_TEXT = NEVER_SECONDS.toExponential().replace("+", "");
+
+/** Where memory is heading, from each process's recent history (src/trend.ts). */
+const TREND_VARIABLES: readonly VariableInfo[] = [
+  {
+    name: "memory_growth_rate",
+    unit: "bytes/s",
+    description:
+      "growth of memory_current, least-squares slope over --trend-window (0 until measured)",
+  },
+  {
+    name: "memory_working_set_growth_rate",
+    unit: "bytes/s",
+    description:
+      "growth of memory_working_set, least-squares slope over --trend-window (0 until measured)",
+  },
+  {
+    name: "memory_seconds_to_limit",
+    unit: "seconds",
+    description: "time until memory_current reaches memory_max at memory_growth_rate " +
+      `(${NEVER_TEXT} when not growing, unlimited or not measured)`,
+  },
+  {
+    name: "memory_usage_delta_10s",
+    unit: "%",
+    description:
+      "change of memory_usage over the last 10 s, in percentage points (0 until measured)",
+  },
+];
+
 function pressureVariables(): VariableInfo[] {
   const out: VariableInfo[] = [];
   for (const resource of PRESSURE_RESOURCES) {
@@ -85,7 +117,11 @@ function pressureVariables(): VariableInfo[] {
 }
 
 /** Every variable an expression may reference, in documentation order. */
-export const VARIABLES: readonly VariableInfo[] = [...MEMORY_VARIABLES, ...pressureVariables()];
+export const VARIABLES: readonly VariableInfo[] = [
+  ...MEMORY_VARIABLES,
+  ...TREND_VARIABLES,
+  ...pressureVariables(),
+];
 
 /** Every variable name, in documentation order. */
 export const VARIABLE_NAMES: readonly string[] = VARIABLES.map((v) => v.name);

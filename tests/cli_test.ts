@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
 import { MONITOR_FLAGS, parseCommandLine } from "../src/cli.ts";
+import { UsageError } from "../src/usage_error.ts";
 import { runOomhero } from "./oomhero_process.ts";
 
 const OK = ["--warning=memory_usage > 75", "--critical=memory_usage > 90"];
@@ -51,6 +52,20 @@ const BAD_INPUT: [string, string[], RegExp][] = [
   ["inspect format", ["inspect", "--format=yaml"], /^oomhero: --format: "yaml" is not one of/],
   ["inspect pid", ["inspect", "--pid=abc"], /^oomhero: --pid: "abc" is not a process id/],
   ["inspect flag", ["inspect", "--warning=x"], /^oomhero: --warning: unknown flag/],
+  ["short trend window", [...OK, "--trend-window=1s"], /^oomhero: --trend-window: 1s is shorter/],
+  ["bad trend window", [...OK, "--trend-window=soon"], /^oomhero: --trend-window: .*not a dur/],
+  [
+    "trend window of too few scans",
+    ["--warning=memory_seconds_to_limit < 60", OK[1], "--loop-interval=20s"],
+    /^oomhero: --trend-window: 30s holds fewer than 3 scans at --loop-interval 20s, so memory_seconds_to_limit would never be measured; make it at least 1m$/,
+  ],
+  [
+    "loop interval too long for the 10 s delta",
+    [OK[0], "--critical=memory_usage_delta_10s > 5", "--loop-interval=5s"],
+    /^oomhero: --loop-interval: 5s leaves fewer than 3 scans in 10s, .*; make it at most 3.333s$/,
+  ],
+  ["inspect short sample", ["inspect", "--sample=500ms"], /^oomhero: --sample: "500ms" is short/],
+  ["inspect sample unit", ["inspect", "--sample=2"], /^oomhero: --sample: "2" has no unit/],
 ];
 
 for (const [name, args, expected] of BAD_INPUT) {
@@ -78,6 +93,30 @@ Deno.test("cli --help lists every flag with its default and exits 0", async () =
     if (spec.default) assert.ok(r.stdout.includes(`(default ${spec.default})`), name);
   }
   assert.match(r.stdout, /memory_pressure_full_avg60/);
+});
+
+Deno.test("cli checks --trend-window against the loop interval only for trends in use", () => {
+  const monitor = (args: string[]) => {
+    const c = parseCommandLine(args);
+    assert.equal(c.kind, "monitor");
+    return c.kind === "monitor" ? c.config : undefined;
+  };
+  // A long loop interval is fine while no expression needs a trend.
+  assert.equal(monitor([...OK, "--loop-interval=20s"])?.trendWindowMs, 30_000);
+  const trend = "--warning=memory_growth_rate > 1Mi";
+  assert.throws(() => monitor([trend, OK[1], "--loop-interval=20s"]), UsageError);
+  assert.equal(
+    monitor([trend, OK[1], "--loop-interval=20s", "--trend-window=1m"])?.trendWindowMs,
+    60_000,
+  );
+  const inspect = (args: string[]) => {
+    const c = parseCommandLine(["inspect", ...args]);
+    return c.kind === "inspect" ? c.config.sampleMs : undefined;
+  };
+  assert.equal(inspect([]), 2_000);
+  assert.equal(inspect(["--sample=0"]), 0);
+  assert.equal(inspect(["--sample=0s"]), 0);
+  assert.equal(inspect(["--sample=1.5s"]), 1_500);
 });
 
 Deno.test("cli applies the seed's defaults", () => {

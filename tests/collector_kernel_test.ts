@@ -261,18 +261,21 @@ Deno.test({
   name: "kernel: a process in a limited memory cgroup, through Collector and inspect()",
   ignore: SKIP !== undefined,
   fn: () =>
-    withChild((child, cgroup) => {
+    withChild(async (child, cgroup) => {
       const before = readKernel(child.pid, cgroup);
       const log = new Logger("warn");
       const collector = new Collector({ procfs: PROCFS, cgroupfs: CGROUPFS, log });
       const sample = collector.collect(child.pid);
-      const json = JSON.parse(inspect({
-        procfs: PROCFS,
-        cgroupfs: CGROUPFS,
-        format: "json",
-        pids: [child.pid],
-        include: [],
-      }, log));
+      const json = JSON.parse(
+        await inspect({
+          procfs: PROCFS,
+          cgroupfs: CGROUPFS,
+          format: "json",
+          pids: [child.pid],
+          include: [],
+          sampleMs: 0,
+        }, log),
+      );
       const after = readKernel(child.pid, cgroup);
 
       assert.ok(sample !== undefined);
@@ -306,7 +309,16 @@ Deno.test({
   fn: () =>
     withChild(async (child, cgroup) => {
       const before = readKernel(child.pid, cgroup);
-      const out = await runOomhero(["inspect", "--format", "json", "--pid", String(child.pid)]);
+      // One scan (no --sample), so the figures fall between the test's own two reads.
+      const out = await runOomhero([
+        "inspect",
+        "--format",
+        "json",
+        "--sample",
+        "0",
+        "--pid",
+        String(child.pid),
+      ]);
       const after = readKernel(child.pid, cgroup);
       assert.equal(out.code, 0, out.stderr);
       const json = JSON.parse(out.stdout);

@@ -3,6 +3,7 @@ import { cpSync } from "node:fs";
 import { Collector } from "../src/collector.ts";
 import { Logger } from "../src/log.ts";
 import type { ProcessSample } from "../src/sample.ts";
+import { NO_TREND } from "../src/trend.ts";
 import { UsageError } from "../src/usage_error.ts";
 import {
   PRESSURE_RESOURCES,
@@ -12,7 +13,7 @@ import {
   VARIABLE_NAMES,
   type Variables,
 } from "../src/variables.ts";
-import { fixture, type FixtureLayout } from "./fixture_paths.ts";
+import { copyFixture, fixture, type FixtureLayout } from "./fixture_paths.ts";
 
 /** avg10, avg60, avg300, total. */
 type Line = [number, number, number, number];
@@ -40,7 +41,8 @@ interface MemoryFigures {
 
 /** Every variable, spelled out, so a test asserts all of them. */
 function variables(memory: MemoryFigures, psi: Psi): Variables {
-  const out: Variables = { ...memory };
+  // One scan measures no trend.
+  const out: Variables = { ...memory, ...NO_TREND };
   for (const resource of PRESSURE_RESOURCES) {
     PRESSURE_SEVERITIES.forEach((severity, s) => {
       PRESSURE_WINDOWS.forEach((window, w) => {
@@ -72,14 +74,6 @@ function collector(layout: FixtureLayout, log: Logger, selfPid = 999): Collector
 
 function byPid(samples: ProcessSample[]): Map<number, ProcessSample> {
   return new Map(samples.map((s) => [s.pid, s]));
-}
-
-/** A writable copy of a fixture, for tests that change it. */
-function copyFixture(layout: FixtureLayout): { procfs: string; cgroupfs: string; dir: string } {
-  const dir = Deno.makeTempDirSync({ prefix: "oomhero-fixture-" });
-  cpSync(fixture(layout).procfs, `${dir}/proc`, { recursive: true });
-  cpSync(fixture(layout).cgroupfs, `${dir}/cgroup`, { recursive: true });
-  return { procfs: `${dir}/proc`, cgroupfs: `${dir}/cgroup`, dir };
 }
 
 Deno.test("v2 host view: every process with its cgroup's figures", () => {
@@ -508,4 +502,35 @@ Deno.test("a wrong procfs or cgroupfs is a usage error naming the flag", () => {
       e instanceof UsageError && e.input === "--cgroupfs" &&
       e.problem.startsWith(`${procfs} is not a cgroupfs mount (no cgroup.controllers`),
   );
+});
+
+Deno.test("ancestors lists a process's parent chain from the live procfs, by pid and start time", async () => {
+  // sh stays as the parent of sleep because it has more to run after it.
+  const child = new Deno.Command("sh", { args: ["-c", "sleep 30; true"], stdin: "null" }).spawn();
+  try {
+    const log = new Logger("error", "text", () => {});
+    let sleepPid: number | undefined;
+    for (let i = 0; i < 200 && sleepPid === undefined; i++) {
+      const kids = Deno.readTextFileSync(`/proc/${child.pid}/task/${child.pid}/children`).trim();
+      if (kids) sleepPid = Number(kids.split(" ")[0]);
+      else await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.ok(sleepPid, "sleep started");
+    const probe = new Collector({ procfs: "/proc", cgroupfs: "/sys/fs/cgroup", log });
+    const chain = new Collector({
+      procfs: "/proc",
+      cgroupfs: "/sys/fs/cgroup",
+      log,
+      selfPid: sleepPid,
+    })
+      .ancestors();
+    assert.deepEqual(chain.slice(0, 2), [
+      { pid: child.pid, startTime: probe.readStartTime(child.pid) },
+      { pid: Deno.pid, startTime: probe.readStartTime(Deno.pid) },
+    ]);
+    assert.ok(chain.every((a) => a.pid > 1));
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+  }
 });

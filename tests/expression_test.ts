@@ -11,6 +11,7 @@ import {
   toExprEvalSyntax,
 } from "../src/expression.ts";
 import { VARIABLE_NAMES } from "../src/variables.ts";
+import { prng } from "./prng.ts";
 
 type Value = number | boolean;
 
@@ -481,18 +482,6 @@ Deno.test("nesting up to the limit compiles and evaluates", () => {
 });
 
 // --- Property tests -------------------------------------------------------------------------------
-
-/** mulberry32: a small seeded PRNG, so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PROPERTY_VARIABLES = ["memory_usage", "oom_score", "memory_pressure_full_avg60"];
 const VARIABLE_VALUES = [0, 1, -1, 0.5, -0.5, 2, 3, 75, 100, 1e9, NaN];

@@ -2,6 +2,7 @@
  * Where the checked-in procfs/cgroupfs trees of tests/fixtures/<layout>/ are.
  * @module
  */
+import { cpSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The fixture layouts, one per way the kernel's trees can look from oomhero. */
@@ -17,4 +18,12 @@ export interface FixtureRoots {
 export function fixture(layout: FixtureLayout): FixtureRoots {
   const root = fileURLToPath(new URL(`./fixtures/${layout}`, import.meta.url));
   return { procfs: `${root}/proc`, cgroupfs: `${root}/cgroup` };
+}
+
+/** A writable copy of a fixture in a temporary directory, for tests that change it. */
+export function copyFixture(layout: FixtureLayout): FixtureRoots & { dir: string } {
+  const dir = Deno.makeTempDirSync({ prefix: "oomhero-fixture-" });
+  cpSync(fixture(layout).procfs, `${dir}/proc`, { recursive: true });
+  cpSync(fixture(layout).cgroupfs, `${dir}/cgroup`, { recursive: true });
+  return { procfs: `${dir}/proc`, cgroupfs: `${dir}/cgroup`, dir };
 }

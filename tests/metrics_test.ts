@@ -16,10 +16,12 @@ const PER_PROCESS_GAUGES: Record<string, string> = {
   memory_current_bytes: "memory_current",
   memory_max_bytes: "memory_max",
   memory_working_set_bytes: "memory_working_set",
+  memory_growth_rate_bytes_per_second: "memory_growth_rate",
+  memory_seconds_to_limit: "memory_seconds_to_limit",
 };
 const PRESSURE_GAUGES = ["memory_pressure", "io_pressure", "cpu_pressure"];
-/** Series one process adds: 5 gauges plus 3 pressure gauges × 2 severities × 4 windows. */
-const SERIES_PER_PROCESS = 5 + 3 * 2 * 4;
+/** Series one process adds: 7 gauges plus 3 pressure gauges × 2 severities × 4 windows. */
+const SERIES_PER_PROCESS = 7 + 3 * 2 * 4;
 
 /** Every variable set, each to a different value, so a gauge showing the wrong one shows. */
 function distinctVariables(offset: number): Variables {

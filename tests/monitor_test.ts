@@ -4,26 +4,7 @@ import { Logger } from "../src/log.ts";
 import { Monitor, type MonitorOptions, type ScanObserver } from "../src/monitor.ts";
 import type { ProcessSample } from "../src/sample.ts";
 import { VARIABLE_NAMES } from "../src/variables.ts";
-
-/** A process whose variables are all 0 except those given. */
-function sample(pid: number, vars: Record<string, number>, cmdline = `app-${pid}`): ProcessSample {
-  const variables = Object.fromEntries(VARIABLE_NAMES.map((n) => [n, 0]));
-  return {
-    pid,
-    startTime: 1000 + pid,
-    cmdline,
-    firstArg: cmdline.split(" ")[0],
-    source: {
-      version: 2,
-      view: "host",
-      path: "/",
-      memoryDir: "/",
-      limitDir: "",
-      pressureSource: "/proc/pressure",
-    },
-    variables: { ...variables, ...vars },
-  };
-}
+import { fakeSample as sample } from "./fake_sample.ts";
 
 interface Harness {
   monitor: Monitor;
@@ -75,6 +56,7 @@ function harness(overrides: Partial<MonitorOptions> = {}): Harness {
       h.sent.push([pid, signal]);
     },
     selfPid: 4242,
+    ancestors: new Set(["4000:5000"]),
     now: () => h.clock.now,
   });
   return h;
@@ -151,11 +133,19 @@ Deno.test("monitor does not signal a pid that was reused since the scan", () => 
   assert.deepEqual(h.counted, []);
 });
 
-Deno.test("monitor never signals pid 1 or itself", () => {
+Deno.test("monitor never signals pid 1, itself or its ancestors", () => {
   const h = harness();
-  h.samples = [sample(1, { memory_usage: 95 }), sample(4242, { memory_usage: 95 })];
+  const parent = sample(4000, { memory_usage: 95 });
+  parent.startTime = 5000;
+  const parentPidReused = sample(4000, { memory_usage: 95 });
+  parentPidReused.startTime = 5001;
+  h.samples = [sample(1, { memory_usage: 95 }), sample(4242, { memory_usage: 95 }), parent];
   h.monitor.scanOnce();
   assert.deepEqual(h.sent, []);
+  // Ancestors are known by pid and start time: a newcomer on a parent's old pid is fair game.
+  h.samples = [parentPidReused];
+  h.monitor.scanOnce();
+  assert.deepEqual(h.sent, [[4000, "SIGUSR2"]]);
 });
 
 Deno.test("monitor watches only included, not excluded command lines", () => {

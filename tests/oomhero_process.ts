@@ -25,14 +25,17 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs oomhero to completion and collects its output. */
-export async function runOomhero(args: string[]): Promise<CliResult> {
+/** Runs oomhero to completion, with `env` added to the environment, and collects its output. */
+export async function runOomhero(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: oomheroArgs(args),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { parseCmdline, parseOomScore, parseProcCgroup, parseStatStartTime } from "../src/procfs.ts";
+import {
+  parseCmdline,
+  parseOomScore,
+  parseProcCgroup,
+  parseStatPpid,
+  parseStatStartTime,
+} from "../src/procfs.ts";
 
 /** A stat line of a real kernel, with `comm` swapped in. */
 function stat(comm: string, startTime = 35235): string {
@@ -19,6 +25,13 @@ Deno.test("parseStatStartTime counts fields from the last ')' of comm", () => {
   assert.equal(parseStatStartTime(stat("a) 1 2 3 (b", 78)), 78);
   assert.equal(parseStatStartTime(stat(")", 79)), 79);
   assert.equal(parseStatStartTime(stat("", 80)), 80);
+});
+
+Deno.test("parseStatPpid reads field 4, after a comm with spaces and ')'", () => {
+  assert.equal(parseStatPpid(stat("cat")), 4620);
+  assert.equal(parseStatPpid(stat("a) 1 2 3 (b")), 4620);
+  assert.equal(parseStatPpid("1 (systemd) S 0 1 1 0 -1"), 0);
+  assert.throws(() => parseStatPpid("1 (x) S"), /field 4 is ""/);
 });
 
 Deno.test("parseStatStartTime rejects truncated or garbled stat", () => {

@@ -431,3 +431,23 @@ Deno.test("a failing render is a 500 without details, and is logged", async () =
     assert.ok(logs.some((l) => l.includes("ERROR metrics request failed") && l.includes("boom")));
   }, { metrics: broken });
 });
+
+Deno.test("only the documented paths answer: no decoding, doubling or method tricks", async () => {
+  await withServer(async (url) => {
+    const port = Number(new URL(url).port);
+    const request = (line: string) =>
+      rawStatus(port, `${line}\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    for (const target of ["/%6Detrics", "//metrics", "/metrics%00", "/metrics;x", "/./metrics/"]) {
+      assert.equal(await request(`GET ${target} HTTP/1.1`), "HTTP/1.1 404 Not Found", target);
+    }
+    for (const method of ["TRACE", "OPTIONS", "PATCH", "PROPFIND"]) {
+      assert.equal(
+        await request(`${method} /metrics HTTP/1.1`),
+        "HTTP/1.1 405 Method Not Allowed",
+        method,
+      );
+    }
+    assert.match(await request("CONNECT 127.0.0.1:22 HTTP/1.1"), /^HTTP\/1\.1 4\d\d /);
+    assert.equal(await request("GET /healthz HTTP/1.1"), "HTTP/1.1 200 OK");
+  });
+});

@@ -3,7 +3,7 @@
  * memory limit that kills the same app without it. Asserts the kernel's own OOM-kill counters.
  */
 import assert from "node:assert/strict";
-import { MemoryCgroup } from "../demo/memory_cgroup.ts";
+import { type MemoryCgroup, withMemoryCgroup } from "../demo/memory_cgroup.ts";
 import { runScenario } from "../demo/scenario.ts";
 
 const MIB = 1024 * 1024;
@@ -18,14 +18,8 @@ const OOMHERO = [
   "--metrics-address=",
 ];
 
-async function inCgroup<T>(fn: (cg: MemoryCgroup) => Promise<T>): Promise<T> {
-  const cg = MemoryCgroup.create(`oomhero-test-${crypto.randomUUID().slice(0, 8)}`, 192 * MIB);
-  if (typeof cg === "string") throw new Error(`this test needs a memory cgroup: ${cg}`);
-  try {
-    return await fn(cg);
-  } finally {
-    cg.remove();
-  }
+function inCgroup<T>(fn: (cg: MemoryCgroup) => Promise<T>): Promise<T> {
+  return withMemoryCgroup("oomhero-test", 192 * MIB, fn);
 }
 
 Deno.test("an app watched by oomhero survives 10+ warning/critical cycles without an OOM kill", async () => {

@@ -1,0 +1,70 @@
+/**
+ * oomhero as a benchmark subject: started from source with the production runtime flags, in
+ * dry-run mode with thresholds nothing reaches, its metrics on a free loopback port.
+ * @module
+ */
+import { oomheroArgv } from "../demo/scenario.ts";
+
+/** A running oomhero and where its metrics are. */
+export interface OomheroSubject {
+  /** The process; stop it with SIGTERM. */
+  child: Deno.ChildProcess;
+  /** The loopback port of /metrics. */
+  port: number;
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** Starts oomhero scanning every `loopInterval`; resolves once it serves /metrics. */
+export async function startOomhero(loopInterval: string): Promise<OomheroSubject> {
+  const port = freePort();
+  const [bin, ...args] = oomheroArgv([
+    "--warning=memory_usage > 99.9",
+    "--critical=memory_usage > 99.99",
+    `--loop-interval=${loopInterval}`,
+    "--dry-run",
+    `--metrics-address=127.0.0.1:${port}`,
+    "--log-level=warn",
+  ]);
+  const child = new Deno.Command(bin, { args, stdin: "null", stdout: "null", stderr: "inherit" })
+    .spawn();
+  const deadline = performance.now() + 30_000;
+  for (;;) {
+    try {
+      await scrape(port);
+      return { child, port };
+    } catch (e) {
+      if (performance.now() > deadline) {
+        child.kill("SIGKILL");
+        await child.status;
+        throw new Error(`oomhero served no metrics within 30 s: ${e}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/** Stops a subject and waits for it to exit. */
+export async function stopOomhero(subject: OomheroSubject): Promise<void> {
+  subject.child.kill("SIGTERM");
+  await subject.child.status;
+}
+
+/** One scrape of /metrics, as Prometheus does it. */
+export async function scrape(port: number): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
+  return await response.text();
+}
+
+/** The value of the sample line `series` (name plus labels exactly as exposed), or NaN. */
+export function sampleValue(text: string, series: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? NaN : Number(line.slice(series.length + 1));
+}
