@@ -8,14 +8,15 @@
  *
  *   scripts/bench-footprint [--seconds 120] [--warmup 10] [--counts 10,1000] [--only a,b]
  *
- * Subjects: oomhero, deno-idle, floor-c, earlyoom, nohang. Needs root, a writable cgroupfs,
+ * `--v8-flags F` runs oomhero and deno-idle with the V8 flags F instead of those of
+ * scripts/runtime-flags, to weigh a setting. Subjects: oomhero, deno-idle, floor-c, earlyoom,
+ * nohang. Needs root, a writable cgroupfs,
  * `unshare`, `cc`, and `apt-get install -y earlyoom nohang`.
  * @module
  */
 import { parseArgs } from "node:util";
-import { RUNTIME_FLAGS } from "../demo/scenario.ts";
 import { floorBinary } from "./floor.ts";
-import { scrape, startOomhero } from "./oomhero_subject.ts";
+import { runtimeFlags, scrape, startOomhero } from "./oomhero_subject.ts";
 import { enterPidNamespace } from "./pid_namespace.ts";
 import { SleepingProcesses } from "./real_processes.ts";
 
@@ -26,12 +27,14 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "10" },
     counts: { type: "string", default: "10,1000" },
     only: { type: "string", default: "oomhero,deno-idle,floor-c,earlyoom,nohang" },
+    "v8-flags": { type: "string" },
   },
 });
 const SECONDS = Number(values.seconds);
 const WARMUP = Number(values.warmup);
 const COUNTS = values.counts.split(",").map(Number);
 const ONLY = values.only.split(",");
+const V8_FLAGS = values["v8-flags"];
 const MIB = 1024 * 1024;
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime: USER_HZ, 100 on Linux. */
 const CLK_TCK = Number(new TextDecoder().decode(
@@ -50,12 +53,12 @@ interface Running {
 
 /** How to start each subject. */
 const SUBJECTS: Record<string, () => Running | Promise<Running>> = {
-  "oomhero": () => startOomhero("100ms"),
+  "oomhero": () => startOomhero("100ms", V8_FLAGS),
   "deno-idle": () =>
     spawn([
       Deno.execPath(),
       "run",
-      ...RUNTIME_FLAGS,
+      ...runtimeFlags(V8_FLAGS),
       new URL("idle.ts", import.meta.url).pathname,
     ]),
   "floor-c": () => spawn([floorBinary(), "loop", "100"]),
@@ -168,14 +171,18 @@ for (const count of COUNTS) {
 }
 
 console.log(
-  `| subject | sleeps | VmRSS | VmHWM | CPU over ${SECONDS} s | % of one core | RSS vs deno-idle |`,
+  `| subject | sleeps | VmRSS | median VmRSS | VmHWM | CPU over ${SECONDS} s | % of one core ` +
+    "| RSS above deno-idle |",
 );
-console.log("| --- | --: | --: | --: | --: | --: | --: |");
+console.log("| --- | --: | --: | --: | --: | --: | --: | --: |");
 for (const r of results) {
   const idle = results.find((i) => i.subject === "deno-idle" && i.sleeps === r.sleeps);
   const versus = idle === undefined ? "" : `${(r.rssMib - idle.rssMib).toFixed(1)} MiB`;
   console.log(
-    `| ${r.subject} | ${r.sleeps} | ${r.rssMib.toFixed(1)} MiB | ${r.hwmMib.toFixed(1)} MiB | ` +
+    `| ${r.subject} | ${r.sleeps} | ${r.rssMib.toFixed(1)} MiB | ${
+      r.rssMedianMib.toFixed(1)
+    } MiB | ` +
+      `${r.hwmMib.toFixed(1)} MiB | ` +
       `${r.cpuSeconds.toFixed(2)} s | ${r.cpuPercent.toFixed(2)} % | ${versus} |`,
   );
 }

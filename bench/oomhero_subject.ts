@@ -3,7 +3,10 @@
  * dry-run mode with thresholds nothing reaches, its metrics on a free loopback port.
  * @module
  */
-import { oomheroArgv } from "../demo/scenario.ts";
+import { fileURLToPath } from "node:url";
+import { RUNTIME_FLAGS } from "../demo/scenario.ts";
+
+const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 
 /** A running oomhero and where its metrics are. */
 export interface OomheroSubject {
@@ -14,26 +17,48 @@ export interface OomheroSubject {
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
-function freePort(): number {
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return port;
 }
 
-/** Starts oomhero scanning every `loopInterval`; resolves once it serves /metrics. */
-export async function startOomhero(loopInterval: string): Promise<OomheroSubject> {
+/**
+ * The production runtime flags (scripts/runtime-flags), with the V8 flags replaced by `v8Flags`
+ * when given: how the footprint benchmark weighs other V8 settings.
+ */
+export function runtimeFlags(v8Flags?: string): string[] {
+  if (v8Flags === undefined) return [...RUNTIME_FLAGS];
+  return [...RUNTIME_FLAGS.filter((f) => !f.startsWith("--v8-flags=")), `--v8-flags=${v8Flags}`];
+}
+
+/**
+ * Starts oomhero scanning every `loopInterval`, with other V8 flags when given; resolves once it
+ * serves /metrics.
+ */
+export async function startOomhero(
+  loopInterval: string,
+  v8Flags?: string,
+): Promise<OomheroSubject> {
   const port = freePort();
-  const [bin, ...args] = oomheroArgv([
+  const args = [
+    "run",
+    ...runtimeFlags(v8Flags),
+    MAIN,
     "--warning=memory_usage > 99.9",
     "--critical=memory_usage > 99.99",
     `--loop-interval=${loopInterval}`,
     "--dry-run",
     `--metrics-address=127.0.0.1:${port}`,
     "--log-level=warn",
-  ]);
-  const child = new Deno.Command(bin, { args, stdin: "null", stdout: "null", stderr: "inherit" })
-    .spawn();
+  ];
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
   const deadline = performance.now() + 30_000;
   for (;;) {
     try {

@@ -3,8 +3,13 @@
  * to oomhero — on the warning signal it drops half of the cache, on the critical signal nine
  * tenths. Run it with `--v8-flags=--expose-gc` so dropped memory goes back to the kernel at once.
  *
- * Usage: app.ts [--step-mib N] [--every-ms N] [--seconds N]
+ * Usage: app.ts [--step-mib N] [--every-ms N] [--seconds N] [--usage-file F --crossing-bytes N]
  * Prints one line per event and, at the end, `summary {...}` as JSON.
+ *
+ * With `--usage-file` (its cgroup's memory.current or memory.usage_in_bytes) and `--crossing-bytes`,
+ * as the reaction benchmark runs it, the app reads its cgroup's usage after every step; once above
+ * N it prints `crossed at T ms` and stops growing, and the warning signal's handler prints
+ * `handled at T ms` and drops the whole cache. T is the app's own monotonic clock.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -17,6 +22,8 @@ const { values } = parseArgs({
     "seconds": { type: "string", default: "15" },
     "warning-signal": { type: "string", default: "SIGUSR1" },
     "critical-signal": { type: "string", default: "SIGUSR2" },
+    "usage-file": { type: "string" },
+    "crossing-bytes": { type: "string" },
   },
 });
 const MIB = 1024 * 1024;
@@ -25,6 +32,10 @@ const cache: Uint8Array[] = [];
 const counts = { warning: 0, critical: 0 };
 let peakMib = 0;
 const started = performance.now();
+const usageFile = values["usage-file"];
+const crossingBytes = Number(values["crossing-bytes"] ?? Infinity);
+/** Whether usage crossed `crossingBytes` and no warning has come since. */
+let crossed = false;
 
 const cacheMib = () => cache.length * stepBytes / MIB;
 const say = (msg: string) =>
@@ -39,14 +50,25 @@ function shed(share: number, severity: "warning" | "critical"): void {
   say(`${severity} signal: dropped ${before - cacheMib()} MiB of cache, ${cacheMib()} MiB left`);
 }
 
-Deno.addSignalListener(values["warning-signal"] as Deno.Signal, () => shed(0.5, "warning"));
+Deno.addSignalListener(values["warning-signal"] as Deno.Signal, () => {
+  const at = performance.now();
+  if (crossed) say(`handled at ${at.toFixed(3)} ms`);
+  crossed = false;
+  // Measuring reaction, the whole cache goes, so that usage is below the threshold again.
+  shed(usageFile === undefined ? 0.5 : 1, "warning");
+});
 Deno.addSignalListener(values["critical-signal"] as Deno.Signal, () => shed(0.9, "critical"));
 
 say(`growing ${values["step-mib"]} MiB every ${values["every-ms"]} ms for ${values.seconds}s`);
 const timer = setInterval(() => {
+  if (crossed) return;
   // fill() touches every page, so the memory is really charged to the cgroup.
   cache.push(new Uint8Array(stepBytes).fill(1));
   peakMib = Math.max(peakMib, cacheMib());
+  if (usageFile !== undefined && Number(Deno.readTextFileSync(usageFile)) > crossingBytes) {
+    crossed = true;
+    say(`crossed at ${performance.now().toFixed(3)} ms`);
+  }
 }, Number(values["every-ms"]));
 
 setTimeout(() => {

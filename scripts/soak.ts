@@ -255,7 +255,7 @@ export async function soak(
     let lastAt = begin;
     let seriesMax = 0;
     for (let tick = 1; tick <= seconds; tick++) {
-      await delay(begin + tick * 1000 - performance.now());
+      await delay(Math.max(0, begin + tick * 1000 - performance.now()));
       const exposition = await oomhero.scrape().catch((e) => {
         failures.push(`scrape at ${tick}s failed: ${(e as Error).message}`);
         return "";

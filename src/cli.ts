@@ -12,6 +12,7 @@ import { UsageError } from "./usage_error.ts";
 import { VARIABLE_NAMES, VARIABLES } from "./variables.ts";
 import { type ListenAddress, parseMetricsAddress } from "./server.ts";
 import type { CmdlineLabel } from "./metrics.ts";
+import type { MonitorOptions } from "./monitor.ts";
 import {
   DEFAULT_TREND_WINDOW_MS,
   DELTA_SPAN_MS,
@@ -38,25 +39,7 @@ export interface LogOptions {
 }
 
 /** Everything the monitor needs, validated. */
-export interface MonitorConfig extends FsRoots, LogOptions {
-  /** Expression that sends the warning signal. */
-  warning: CompiledExpression;
-  /** Expression that sends the critical signal; evaluated first. */
-  critical: CompiledExpression;
-  /** Time between the start of one scan and the next. */
-  loopIntervalMs: number;
-  /** Minimum time before the same severity is sent again to the same process. */
-  cooldownMs: number;
-  /** Signal sent when `warning` matches. */
-  warningSignal: Deno.Signal;
-  /** Signal sent when `critical` matches. */
-  criticalSignal: Deno.Signal;
-  /** Only processes whose command line matches one of these (all when empty). */
-  include: RegExp[];
-  /** Processes whose command line matches one of these are never watched. */
-  exclude: RegExp[];
-  /** Evaluate and log, but send nothing. */
-  dryRun: boolean;
+export interface MonitorConfig extends FsRoots, LogOptions, MonitorOptions {
   /** Where to serve metrics; undefined disables the server. */
   metricsAddress: ListenAddress | undefined;
   /** How the `cmdline` metric label is filled. */

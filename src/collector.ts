@@ -17,7 +17,7 @@ import {
   parseMemoryLimit,
   pathExists,
 } from "./cgroup.ts";
-import { readKernelFile } from "./kernel_file.ts";
+import { KERNEL_FILE_BUFFER_BYTES, readKernelFile } from "./kernel_file.ts";
 import type { Logger } from "./log.ts";
 import { parsePressure, type Pressure, zeroPressure } from "./pressure.ts";
 import {
@@ -57,7 +57,7 @@ export interface CollectorOptions {
 }
 
 /** The most of a command line read: enough to match on, and a 10 MB one costs no memory. */
-const CMDLINE_LIMIT = 64 * 1024;
+const CMDLINE_LIMIT = KERNEL_FILE_BUFFER_BYTES;
 
 /** The memory figures of one cgroup, shared by its processes within a scan. */
 interface MemoryReading {

@@ -8,23 +8,26 @@
  */
 
 /** The shared buffer: every kernel file oomhero reads fits, and a longer one is read whole. */
-const BUFFER_BYTES = 64 * 1024;
-const buffer = new Uint8Array(BUFFER_BYTES);
+export const KERNEL_FILE_BUFFER_BYTES = 64 * 1024;
+const buffer = new Uint8Array(KERNEL_FILE_BUFFER_BYTES);
 const decoder = new TextDecoder();
 
 /**
- * The text of `path`, or of its first `limit` bytes when it is longer. Throws what
- * `Deno.readTextFileSync` throws: `Deno.errors.NotFound` for a missing file, and so on.
+ * The text of `path`, or of its first `limit` bytes (at most {@link KERNEL_FILE_BUFFER_BYTES})
+ * when one is given. Throws what `Deno.readTextFileSync` throws: `Deno.errors.NotFound` for a
+ * missing file, and so on.
  */
-export function readKernelFile(path: string, limit: number = Infinity): string {
+export function readKernelFile(path: string, limit?: number): string {
   const file = Deno.openSync(path);
   let length: number;
   try {
-    length = file.readSync(buffer.subarray(0, Math.min(limit, BUFFER_BYTES))) ?? 0;
+    length = file.readSync(buffer.subarray(0, limit ?? KERNEL_FILE_BUFFER_BYTES)) ?? 0;
   } finally {
     file.close();
   }
   // Longer than the buffer and wanted whole: rare enough to read it again the ordinary way.
-  if (length === BUFFER_BYTES && limit > BUFFER_BYTES) return Deno.readTextFileSync(path);
+  if (limit === undefined && length === KERNEL_FILE_BUFFER_BYTES) {
+    return Deno.readTextFileSync(path);
+  }
   return decoder.decode(buffer.subarray(0, length));
 }

@@ -33,12 +33,19 @@ export interface ScanObserver {
 
 /** The monitor's settings. */
 export interface MonitorOptions extends Thresholds {
+  /** Time between the start of one scan and the next. */
   loopIntervalMs: number;
+  /** Minimum time before the same severity is sent again to the same process. */
   cooldownMs: number;
+  /** Signal sent when `warning` matches. */
   warningSignal: Deno.Signal;
+  /** Signal sent when `critical` matches. */
   criticalSignal: Deno.Signal;
+  /** Only processes whose command line matches one of these (all when empty). */
   include: RegExp[];
+  /** Processes whose command line matches one of these are never watched. */
   exclude: RegExp[];
+  /** Evaluate and log, but send nothing. */
   dryRun: boolean;
   /** With a webhook, send the signals as well; without one, signals are always sent. */
   signalToo?: boolean;

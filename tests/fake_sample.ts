@@ -1,17 +1,25 @@
 /**
- * A made-up {@link ProcessSample} for tests that drive the monitor without a kernel.
+ * Made-up samples, monitor settings and observers for tests that drive the monitor or the
+ * metrics without a kernel.
  * @module
  */
+import { compileExpression } from "../src/expression.ts";
+import type { MonitorOptions, ScanObserver } from "../src/monitor.ts";
 import type { ProcessSample } from "../src/sample.ts";
-import { VARIABLE_NAMES } from "../src/variables.ts";
+import { NO_TREND } from "../src/trend.ts";
+import { VARIABLE_NAMES, type Variables } from "../src/variables.ts";
 
-/** A process whose variables are all 0 except those given; its start time is 1000 + pid. */
+/** Every variable at 0 and the trend variables at "no trend", overridden by `values`. */
+export function fakeVariables(values: Record<string, number> = {}): Variables {
+  return { ...Object.fromEntries(VARIABLE_NAMES.map((n) => [n, 0])), ...NO_TREND, ...values };
+}
+
+/** A process whose variables are those of {@link fakeVariables}; its start time is 1000 + pid. */
 export function fakeSample(
   pid: number,
   vars: Record<string, number>,
   cmdline = `app-${pid}`,
 ): ProcessSample {
-  const variables = Object.fromEntries(VARIABLE_NAMES.map((n) => [n, 0]));
   return {
     pid,
     startTime: 1000 + pid,
@@ -25,6 +33,31 @@ export function fakeSample(
       limitDir: "",
       pressureSource: "/proc/pressure",
     },
-    variables: { ...variables, ...vars },
+    variables: fakeVariables(vars),
+  };
+}
+
+/** The monitor's settings with the defaults and the README's first example thresholds. */
+export function monitorOptions(overrides: Partial<MonitorOptions> = {}): MonitorOptions {
+  return {
+    warning: compileExpression("memory_usage > 75", VARIABLE_NAMES),
+    critical: compileExpression("memory_usage > 90", VARIABLE_NAMES),
+    loopIntervalMs: 100,
+    cooldownMs: 30_000,
+    warningSignal: "SIGUSR1",
+    criticalSignal: "SIGUSR2",
+    include: [],
+    exclude: [],
+    dryRun: false,
+    ...overrides,
+  };
+}
+
+/** An observer that records each signal as `severity signal result` and each error as `error reason`. */
+export function recordingObserver(counted: string[]): ScanObserver {
+  return {
+    observeScan: () => {},
+    countSignal: (severity, signal, result) => counted.push(`${severity} ${signal} ${result}`),
+    countError: (reason) => counted.push(`error ${reason}`),
   };
 }

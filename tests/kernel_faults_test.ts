@@ -17,6 +17,7 @@ import { asNobody, nobodyUnavailable } from "./as_nobody.ts";
 import { copyFixture } from "./fixture_paths.ts";
 import { metricValue, startOomhero } from "./live_oomhero.ts";
 import { running, startNamed, stopNamed } from "./named_process.ts";
+import { monitorOptions, recordingObserver } from "./fake_sample.ts";
 
 const MIB = 1024 * 1024;
 const PROCFS = "/proc";
@@ -201,25 +202,17 @@ function realMonitor(
   counted: string[],
   logs: string[],
 ): Monitor {
-  return new Monitor({
-    warning: compileExpression("1", VARIABLE_NAMES),
-    critical: compileExpression("0", VARIABLE_NAMES),
-    loopIntervalMs: 100,
-    cooldownMs: 30_000,
-    warningSignal: "SIGUSR1",
-    criticalSignal: "SIGUSR2",
-    include: [],
-    exclude: [],
-    dryRun: false,
-  }, {
-    source: { scan: () => samples, readStartTime },
-    log: new Logger("debug", "text", (l) => logs.push(l)),
-    observer: {
-      observeScan: () => {},
-      countSignal: (severity, signal, result) => counted.push(`${severity} ${signal} ${result}`),
-      countError: (reason) => counted.push(`error ${reason}`),
+  return new Monitor(
+    monitorOptions({
+      warning: compileExpression("1", VARIABLE_NAMES),
+      critical: compileExpression("0", VARIABLE_NAMES),
+    }),
+    {
+      source: { scan: () => samples, readStartTime },
+      log: new Logger("debug", "text", (l) => logs.push(l)),
+      observer: recordingObserver(counted),
     },
-  });
+  );
 }
 
 Deno.test({

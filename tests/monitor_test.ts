@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { compileExpression } from "../src/expression.ts";
 import { Logger } from "../src/log.ts";
-import { Monitor, type MonitorOptions, type ScanObserver } from "../src/monitor.ts";
+import { Monitor, type MonitorOptions } from "../src/monitor.ts";
 import type { ProcessSample } from "../src/sample.ts";
 import { VARIABLE_NAMES } from "../src/variables.ts";
-import { fakeSample as sample } from "./fake_sample.ts";
+import { fakeSample as sample, monitorOptions, recordingObserver } from "./fake_sample.ts";
 
 interface Harness {
   monitor: Monitor;
@@ -27,30 +27,14 @@ function harness(overrides: Partial<MonitorOptions> = {}): Harness {
     startTimes: new Map(),
     killError: {},
   } as unknown as Harness;
-  const observer: ScanObserver = {
-    observeScan: () => {},
-    countSignal: (severity, signal, result) => h.counted.push(`${severity} ${signal} ${result}`),
-    countError: (reason) => h.counted.push(`error ${reason}`),
-  };
-  h.monitor = new Monitor({
-    warning: compileExpression("memory_usage > 75", VARIABLE_NAMES),
-    critical: compileExpression("memory_usage > 90", VARIABLE_NAMES),
-    loopIntervalMs: 100,
-    cooldownMs: 30_000,
-    warningSignal: "SIGUSR1",
-    criticalSignal: "SIGUSR2",
-    include: [],
-    exclude: [],
-    dryRun: false,
-    ...overrides,
-  }, {
+  h.monitor = new Monitor(monitorOptions(overrides), {
     source: {
       scan: () => h.samples,
       readStartTime: (pid) =>
         h.startTimes.get(pid) ?? h.samples.find((s) => s.pid === pid)?.startTime,
     },
     log: new Logger("debug", "text", (line) => h.logs.push(line)),
-    observer,
+    observer: recordingObserver(h.counted),
     kill: (pid, signal) => {
       if (h.killError.value) throw h.killError.value;
       h.sent.push([pid, signal]);

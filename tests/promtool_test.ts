@@ -7,8 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { Metrics } from "../src/metrics.ts";
-import type { ProcessSample } from "../src/sample.ts";
-import { VARIABLE_NAMES, type Variables } from "../src/variables.ts";
+import { fakeSample } from "./fake_sample.ts";
 
 function promtoolVersion(): string | undefined {
   try {
@@ -40,33 +39,11 @@ async function checkMetrics(text: string): Promise<{ code: number; output: strin
   return { code, output: (decoder.decode(stdout) + decoder.decode(stderr)).trim() };
 }
 
-function variables(values: Record<string, number>): Variables {
-  return { ...Object.fromEntries(VARIABLE_NAMES.map((name) => [name, 0])), ...values };
-}
-
-function sample(pid: number, cmdline: string, values: Record<string, number>): ProcessSample {
-  return {
-    pid,
-    startTime: 5_000 + pid,
-    cmdline,
-    firstArg: cmdline.split(" ")[0],
-    source: {
-      version: 2,
-      view: "container",
-      path: "/",
-      memoryDir: `/proc/${pid}/root/sys/fs/cgroup`,
-      limitDir: `/proc/${pid}/root/sys/fs/cgroup`,
-      pressureSource: `/proc/${pid}/root/sys/fs/cgroup`,
-    },
-    variables: variables(values),
-  };
-}
-
 /** A pod with a JVM near its limit, an nginx, and a process whose name needs escaping. */
 async function realisticExposition(): Promise<string> {
   const metrics = new Metrics({ version: "0.1.0" });
   const scan = [
-    sample(7, "/usr/bin/java -Xmx800m -jar app.jar", {
+    fakeSample(7, {
       memory_usage: 91.25,
       memory_current: 979_828_736,
       memory_max: 1_073_741_824,
@@ -83,13 +60,13 @@ async function realisticExposition(): Promise<string> {
       io_pressure_some_total: 4_567_890,
       cpu_pressure_some_avg300: 7.77,
       cpu_pressure_some_total: 345_678_901,
-    }),
-    sample(12, "nginx: master process /usr/sbin/nginx", {
+    }, "/usr/bin/java -Xmx800m -jar app.jar"),
+    fakeSample(12, {
       memory_current: 8_388_608,
       memory_working_set: 6_291_456,
       oom_score: 2,
-    }),
-    sample(31, '/opt/odd "quoted"\\path\nname --flag', { memory_current: 4_096 }),
+    }, "nginx: master process /usr/sbin/nginx"),
+    fakeSample(31, { memory_current: 4_096 }, '/opt/odd "quoted"\\path\nname --flag'),
   ];
   metrics.observeScan(scan, 0.0042);
   metrics.observeScan(scan, 0.0007);

@@ -3,9 +3,8 @@
  */
 import assert from "node:assert/strict";
 import { parseDocument } from "yaml";
-import { compileExpression } from "../src/expression.ts";
 import { Logger } from "../src/log.ts";
-import { Monitor, type MonitorOptions, type ScanObserver } from "../src/monitor.ts";
+import { Monitor, type MonitorOptions } from "../src/monitor.ts";
 import type { ProcessSample } from "../src/sample.ts";
 import { VARIABLE_NAMES } from "../src/variables.ts";
 import {
@@ -14,7 +13,7 @@ import {
   type WebhookNotifierOptions,
 } from "../src/webhook.ts";
 import { parseWebhookConfig } from "../src/webhook_config.ts";
-import { fakeSample } from "./fake_sample.ts";
+import { fakeSample, monitorOptions, recordingObserver } from "./fake_sample.ts";
 import { waitFor } from "./live_oomhero.ts";
 import { ROOT } from "./oomhero_process.ts";
 import { refusedUrl, WebhookReceiver } from "./webhook_receiver.ts";
@@ -176,24 +175,7 @@ function harness(webhook: WebhookNotifier, overrides: Partial<MonitorOptions> = 
     clock: { now: 0 },
     scans: 0,
   };
-  const observer: ScanObserver = {
-    observeScan: () => {},
-    countSignal: (severity, signal, result) => h.counted.push(`${severity} ${signal} ${result}`),
-    countError: (reason) => h.counted.push(`error ${reason}`),
-  };
-  const options: MonitorOptions = {
-    warning: compileExpression("memory_usage > 75", VARIABLE_NAMES),
-    critical: compileExpression("memory_usage > 90", VARIABLE_NAMES),
-    loopIntervalMs: 100,
-    cooldownMs: 30_000,
-    warningSignal: "SIGUSR1",
-    criticalSignal: "SIGUSR2",
-    include: [],
-    exclude: [],
-    dryRun: false,
-    ...overrides,
-  };
-  const monitor = new Monitor(options, {
+  const monitor = new Monitor(monitorOptions(overrides), {
     source: {
       scan: () => {
         h.scans++;
@@ -202,7 +184,7 @@ function harness(webhook: WebhookNotifier, overrides: Partial<MonitorOptions> = 
       readStartTime: (pid) => h.samples.find((s) => s.pid === pid)?.startTime,
     },
     log: new Logger("debug", "text", (line) => h.logs.push(line)),
-    observer,
+    observer: recordingObserver(h.counted),
     kill: (pid, signal) => void h.killed.push([pid, signal]),
     selfPid: 4242,
     now: () => h.clock.now,
