@@ -11,7 +11,7 @@ const MIB = 1024 * 1024;
 const LIMIT_MIB = 192;
 const WARNING = "memory_usage > 70";
 const CRITICAL = "memory_usage > 85";
-const APP_ARGS = ["--step-mib", "4", "--every-ms", "50", "--seconds", "12"];
+const APP_ARGS = ["--step-mib", "3", "--every-ms", "50", "--seconds", "12"];
 const OOMHERO_ARGS = [
   `--warning=${WARNING}`,
   `--critical=${CRITICAL}`,
@@ -88,7 +88,7 @@ async function dryRun(why: string): Promise<void> {
 }
 
 console.log(
-  `oomhero demo: an app leaks 80 MiB/s inside a ${LIMIT_MIB} MiB memory limit.\n` +
+  `oomhero demo: an app leaks 60 MiB/s inside a ${LIMIT_MIB} MiB memory limit.\n` +
     `It drops half its cache on SIGUSR1 and nine tenths on SIGUSR2.\n` +
     `oomhero: --warning "${WARNING}" --critical "${CRITICAL}" --loop-interval 100ms`,
 );
