@@ -35,7 +35,6 @@ const WARMUP = Number(values.warmup);
 const COUNTS = values.counts.split(",").map(Number);
 const ONLY = values.only.split(",");
 const V8_FLAGS = values["v8-flags"];
-const MIB = 1024 * 1024;
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime: USER_HZ, 100 on Linux. */
 const CLK_TCK = Number(new TextDecoder().decode(
   new Deno.Command("getconf", { args: ["CLK_TCK"] }).outputSync().stdout,

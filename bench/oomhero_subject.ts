@@ -65,12 +65,13 @@ export async function startOomhero(
       await scrape(port);
       return { child, port };
     } catch (e) {
+      const exited = await Promise.race([child.status, new Promise((r) => setTimeout(r, 100))]);
+      if (exited !== undefined) throw new Error(`oomhero exited before serving metrics: ${e}`);
       if (performance.now() > deadline) {
         child.kill("SIGKILL");
         await child.status;
         throw new Error(`oomhero served no metrics within 30 s: ${e}`);
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 }

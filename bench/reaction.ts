@@ -49,6 +49,8 @@ try {
       `--usage-file=${usageFile}`,
       `--crossing-bytes=${LIMIT_BYTES * THRESHOLD_PERCENT / 100}`,
     ],
+    // Deno asks for --allow-all to read under /sys.
+    appPermissions: ["--allow-all"],
     oomheroArgs: [
       `--warning=memory_usage > ${THRESHOLD_PERCENT}`,
       "--critical=memory_usage > 95",

@@ -9,7 +9,8 @@
  * With `--usage-file` (its cgroup's memory.current or memory.usage_in_bytes) and `--crossing-bytes`,
  * as the reaction benchmark runs it, the app reads its cgroup's usage after every step; once above
  * N it prints `crossed at T ms` and stops growing, and the warning signal's handler prints
- * `handled at T ms` and drops the whole cache. T is the app's own monotonic clock.
+ * `handled at T ms` and drops the whole cache. The next crossing counts once usage has been below
+ * N again. T is the app's own monotonic clock.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -36,6 +37,13 @@ const usageFile = values["usage-file"];
 const crossingBytes = Number(values["crossing-bytes"] ?? Infinity);
 /** Whether usage crossed `crossingBytes` and no warning has come since. */
 let crossed = false;
+/** Whether usage was below `crossingBytes` since the last crossing: freed memory takes a moment. */
+let armed = true;
+/**
+ * After a warning, growth resumes after a random pause: otherwise each cycle would start in step
+ * with oomhero's scans, and every crossing would fall at the same point between two of them.
+ */
+let resumeAt = 0;
 
 const cacheMib = () => cache.length * stepBytes / MIB;
 const say = (msg: string) =>
@@ -54,6 +62,7 @@ Deno.addSignalListener(values["warning-signal"] as Deno.Signal, () => {
   const at = performance.now();
   if (crossed) say(`handled at ${at.toFixed(3)} ms`);
   crossed = false;
+  resumeAt = at + Math.random() * 200;
   // Measuring reaction, the whole cache goes, so that usage is below the threshold again.
   shed(usageFile === undefined ? 0.5 : 1, "warning");
 });
@@ -61,12 +70,15 @@ Deno.addSignalListener(values["critical-signal"] as Deno.Signal, () => shed(0.9,
 
 say(`growing ${values["step-mib"]} MiB every ${values["every-ms"]} ms for ${values.seconds}s`);
 const timer = setInterval(() => {
-  if (crossed) return;
+  if (crossed || performance.now() < resumeAt) return;
   // fill() touches every page, so the memory is really charged to the cgroup.
   cache.push(new Uint8Array(stepBytes).fill(1));
   peakMib = Math.max(peakMib, cacheMib());
-  if (usageFile !== undefined && Number(Deno.readTextFileSync(usageFile)) > crossingBytes) {
+  if (usageFile === undefined) return;
+  if (Number(Deno.readTextFileSync(usageFile)) <= crossingBytes) armed = true;
+  else if (armed) {
     crossed = true;
+    armed = false;
     say(`crossed at ${performance.now().toFixed(3)} ms`);
   }
 }, Number(values["every-ms"]));

@@ -19,9 +19,12 @@ export function oomheroArgv(args: string[]): string[] {
   return [Deno.execPath(), "run", ...RUNTIME_FLAGS, `${ROOT}src/main.ts`, ...args];
 }
 
-/** The argv of the demo app; its command line contains `demo/app.ts`, for `--include`. */
-export function appArgv(args: string[]): string[] {
-  return [Deno.execPath(), "run", "--v8-flags=--expose-gc", APP, ...args];
+/**
+ * The argv of the demo app; its command line contains `demo/app.ts`, for `--include`. It runs
+ * without permissions unless given some, e.g. `--allow-all` to read its own cgroup.
+ */
+export function appArgv(args: string[], permissions: readonly string[] = []): string[] {
+  return [Deno.execPath(), "run", "--v8-flags=--expose-gc", ...permissions, APP, ...args];
 }
 
 /** Yields the lines of a byte stream. */
@@ -55,6 +58,8 @@ export interface ScenarioResult {
 export interface ScenarioOptions {
   /** The app's arguments (see demo/app.ts). */
   appArgs: string[];
+  /** The app's Deno permissions (none by default); see {@link appArgv}. */
+  appPermissions?: readonly string[];
   /** oomhero's arguments, or undefined to run the app alone. */
   oomheroArgs?: string[];
   /** Receives every line the app prints. */
@@ -89,7 +94,7 @@ export async function runScenario(
   }
   const handled = { warning: 0, critical: 0 };
   const begin = performance.now();
-  const [bin, ...args] = cgroup.wrap(appArgv(opts.appArgs));
+  const [bin, ...args] = cgroup.wrap(appArgv(opts.appArgs, opts.appPermissions));
   const app = new Deno.Command(bin, {
     args,
     stdin: "null",

@@ -8,7 +8,7 @@ import { Collector } from "./collector.ts";
 import { inspect } from "./inspect.ts";
 import { processKey } from "./cooldown.ts";
 import { Logger } from "./log.ts";
-import { Metrics } from "./metrics.ts";
+import type { Metrics } from "./metrics.ts";
 import { Monitor } from "./monitor.ts";
 import { type MetricsServer, startMetricsServer } from "./server.ts";
 import { UNCATCHABLE_SIGNALS } from "./signals.ts";
@@ -45,7 +45,14 @@ async function runMonitor(config: MonitorConfig): Promise<number> {
     }
   }
   const collector = new Collector({ procfs: config.procfs, cgroupfs: config.cgroupfs, log });
-  const metrics = new Metrics({ version: VERSION, cmdlineLabel: config.cmdlineLabel });
+  // prom-client, a CommonJS package, brings Deno's Node compatibility layer with it (9 MiB of RSS
+  // at 10 processes, BENCHMARKS.md): loaded only when metrics are served.
+  const metrics: Metrics | undefined = config.metricsAddress === undefined
+    ? undefined
+    : new (await import("./metrics.ts")).Metrics({
+      version: VERSION,
+      cmdlineLabel: config.cmdlineLabel,
+    });
   const ancestors = new Set(collector.ancestors().map((a) => processKey(a.pid, a.startTime)));
   const monitor = new Monitor(config, {
     source: collector,
@@ -56,7 +63,7 @@ async function runMonitor(config: MonitorConfig): Promise<number> {
   });
   const stop = new AbortController();
   let server: MetricsServer | undefined;
-  if (config.metricsAddress) {
+  if (config.metricsAddress && metrics) {
     server = startMetricsServer(config.metricsAddress, metrics, {
       lastScanEndMs: () => monitor.lastScanEnd(),
       loopIntervalMs: config.loopIntervalMs,

@@ -111,7 +111,8 @@ type ProcessLabels = Record<typeof PROCESS_LABELS[number], string>;
 /** One (pid, cmdline) series set, the last sample a scan saw of it, and when. */
 interface TrackedSeries {
   labels: ProcessLabels;
-  sample: ProcessSample;
+  /** The value of each per-process series, in the order of `Metrics.#seriesVariables`. */
+  values: Float64Array;
   lastSeen: number;
 }
 
@@ -131,6 +132,8 @@ export class Metrics {
   readonly #tracked = new Map<string, TrackedSeries>();
   /** Whether a scan came since the per-process gauges were last set. */
   #unpublished = false;
+  /** The variable each per-process series shows, in the order `#publish` sets them. */
+  readonly #seriesVariables: readonly string[];
   readonly #signals: Counter<"severity" | "signal" | "result">;
   readonly #scans: Counter;
   readonly #scanDuration: Histogram;
@@ -209,6 +212,14 @@ export class Metrics {
         resource,
       ] as const
     );
+    this.#seriesVariables = [
+      ...this.#processGauges.map(([, variable]) => variable),
+      ...this.#pressureGauges.flatMap(([, resource]) =>
+        PRESSURE_SEVERITIES.flatMap((severity) =>
+          PRESSURE_WINDOWS.map((window) => pressureVariable(resource, severity, window))
+        )
+      ),
+    ];
 
     this.#signals = new Counter({
       name: "oomhero_signals_total",
@@ -252,12 +263,17 @@ export class Metrics {
     for (const sample of samples) {
       const labels: ProcessLabels = { pid: String(sample.pid), cmdline: this.#cmdline(sample) };
       const key = `${labels.pid} ${labels.cmdline}`;
-      const tracked = this.#tracked.get(key);
-      if (tracked === undefined) this.#tracked.set(key, { labels, sample, lastSeen: now });
-      else {
-        tracked.sample = sample;
-        tracked.lastSeen = now;
+      let tracked = this.#tracked.get(key);
+      if (tracked === undefined) {
+        const values = new Float64Array(this.#seriesVariables.length);
+        tracked = { labels, values, lastSeen: now };
+        this.#tracked.set(key, tracked);
       }
+      tracked.lastSeen = now;
+      // Numbers only, so that a scan's samples are not kept alive until the next scrape. A
+      // missing variable shows as NaN rather than the previous scan's value.
+      const names = this.#seriesVariables;
+      for (let i = 0; i < names.length; i++) tracked.values[i] = sample.variables[names[i]] ?? NaN;
     }
     this.#unpublished = true;
     this.#scans.inc();
@@ -306,17 +322,13 @@ export class Metrics {
   #publish(): void {
     if (!this.#unpublished) return;
     this.#unpublished = false;
-    for (const { labels, sample } of this.#tracked.values()) {
-      // A missing variable shows as NaN rather than the previous scan's value.
-      const value = (name: string): number => sample.variables[name] ?? NaN;
-      for (const [gauge, variable] of this.#processGauges) gauge.set(labels, value(variable));
-      for (const [gauge, resource] of this.#pressureGauges) {
+    for (const { labels, values } of this.#tracked.values()) {
+      let i = 0;
+      for (const [gauge] of this.#processGauges) gauge.set(labels, values[i++]);
+      for (const [gauge] of this.#pressureGauges) {
         for (const severity_level of PRESSURE_SEVERITIES) {
           for (const severity_window of PRESSURE_WINDOWS) {
-            gauge.set(
-              { ...labels, severity_level, severity_window },
-              value(pressureVariable(resource, severity_level, severity_window)),
-            );
+            gauge.set({ ...labels, severity_level, severity_window }, values[i++]);
           }
         }
       }

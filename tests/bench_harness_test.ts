@@ -1,0 +1,56 @@
+/**
+ * The benchmark harness measures what it claims: the C floor samples the same processes as the
+ * collector, and the real processes it starts are where it says, and gone after.
+ */
+import assert from "node:assert/strict";
+import { Collector } from "../src/collector.ts";
+import { Logger } from "../src/log.ts";
+import { generateTree, removeTree } from "../bench/fixture_tree.ts";
+import { floorBinary } from "../bench/floor.ts";
+import { SleepingProcesses } from "../bench/real_processes.ts";
+
+Deno.test("the C floor samples exactly the processes the collector samples", () => {
+  const tree = generateTree({ processes: 30, pods: 2, containersPerPod: 3 });
+  try {
+    // A kernel thread: no command line, skipped by both.
+    Deno.mkdirSync(`${tree.procfs}/2`);
+    Deno.writeTextFileSync(
+      `${tree.procfs}/2/stat`,
+      "2 (kthreadd) S 0 0 0 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 3 0 0\n",
+    );
+    Deno.writeTextFileSync(`${tree.procfs}/2/cmdline`, "");
+    const collector = new Collector({
+      procfs: tree.procfs,
+      cgroupfs: tree.cgroupfs,
+      log: new Logger("error"),
+    });
+    const out = new Deno.Command(floorBinary(), {
+      args: ["--procfs", tree.procfs, "--cgroupfs", tree.cgroupfs, "scan", "1"],
+    }).outputSync();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const floor = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert.equal(collector.scan().length, 30);
+    assert.equal(floor.processes, 30);
+  } finally {
+    removeTree(tree);
+  }
+});
+
+Deno.test("SleepingProcesses spreads real sleeps over memory cgroups and removes them", async () => {
+  const sleepers = await SleepingProcesses.start(7, 3);
+  let dirs: string[] = [];
+  try {
+    dirs = sleepers.cgroups.map((cgroup) => cgroup.dir);
+    assert.equal(sleepers.cgroups.length, 3);
+    const perGroup = sleepers.cgroups.map((cgroup) =>
+      Deno.readTextFileSync(`${cgroup.dir}/cgroup.procs`).split("\n").filter(Boolean).length
+    );
+    assert.deepEqual(perGroup, [3, 2, 2]);
+    for (const pid of sleepers.pids()) {
+      assert.equal(Deno.readTextFileSync(`/proc/${pid}/comm`).trim(), "sleep");
+    }
+  } finally {
+    await sleepers.stop();
+  }
+  for (const dir of dirs) assert.throws(() => Deno.statSync(dir), Deno.errors.NotFound);
+});
