@@ -4,7 +4,9 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { RUNTIME_FLAGS } from "../demo/scenario.ts";
+import { freePort, RUNTIME_FLAGS } from "../scripts/runtime_flags.ts";
+
+export { freePort };
 
 const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 
@@ -15,15 +17,6 @@ export interface OomheroSubject {
   /** The loopback port of /metrics. */
   port: number;
 }
-
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
 /**
  * The production runtime flags (scripts/runtime-flags), with the V8 flags replaced by `v8Flags`
  * when given: how the footprint benchmark weighs other V8 settings.

@@ -5,7 +5,8 @@
  * @module
  */
 import { MemoryCgroup } from "./memory_cgroup.ts";
-import { appArgv, lines, oomheroArgv, runScenario, type ScenarioResult } from "./scenario.ts";
+import { oomheroArgv } from "../scripts/runtime_flags.ts";
+import { appArgv, lines, runScenario, type ScenarioResult } from "./scenario.ts";
 
 const MIB = 1024 * 1024;
 const LIMIT_MIB = 192;

@@ -3,21 +3,10 @@
  * watching it. Shared by `deno task demo` and the survival tests.
  * @module
  */
-import { fileURLToPath } from "node:url";
+import { oomheroArgv, ROOT } from "../scripts/runtime_flags.ts";
 import type { MemoryCgroup } from "./memory_cgroup.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const APP = `${ROOT}demo/app.ts`;
-
-/** The production runtime flags (scripts/runtime-flags), shared with `deno task start`. */
-export const RUNTIME_FLAGS: readonly string[] = Deno.readTextFileSync(
-  `${ROOT}scripts/runtime-flags`,
-).split("\n").map((l) => l.trim()).filter(Boolean);
-
-/** The argv that runs oomhero from source exactly as `deno task start` does. */
-export function oomheroArgv(args: string[]): string[] {
-  return [Deno.execPath(), "run", ...RUNTIME_FLAGS, `${ROOT}src/main.ts`, ...args];
-}
 
 /**
  * The argv of the demo app; its command line contains `demo/app.ts`, for `--include`. It runs

@@ -14,7 +14,7 @@
  */
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
-import { ROOT, RUNTIME_FLAGS } from "./oomhero_process.ts";
+import { freePort, ROOT, RUNTIME_FLAGS } from "../scripts/runtime_flags.ts";
 
 /**
  * Shared libraries that cc-debian12 provides: glibc's (libc6), libgcc_s (libgcc-s1), libgomp
@@ -134,15 +134,6 @@ function inRoot(root: string, args: string[], namespaces: string[]): Deno.Comman
     stderr: "piped",
   });
 }
-
-/** A port nobody listens on now. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
-}
-
 /** Resolves `promise`, or rejects after `ms` with `what` in the message. */
 async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;

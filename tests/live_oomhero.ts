@@ -5,19 +5,13 @@
  * @module
  */
 import { lines } from "../demo/scenario.ts";
+import { freePort } from "../scripts/runtime_flags.ts";
 import { oomheroArgs } from "./oomhero_process.ts";
+
+export { freePort };
 
 /** Bound of every wait for oomhero: startup takes well under a second, CI can be slow. */
 export const WAIT_MS = 30_000;
-
-/** A port free right now on 127.0.0.1. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 /** Resolves after `ms`; for poll intervals only, never to wait for an event. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

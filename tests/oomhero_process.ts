@@ -3,19 +3,13 @@
  * and `deno task compile` use (scripts/runtime-flags).
  * @module
  */
-import { fileURLToPath } from "node:url";
+import { oomheroArgv } from "../scripts/runtime_flags.ts";
 
-/** The repository root. */
-export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
+export { ROOT, RUNTIME_FLAGS } from "../scripts/runtime_flags.ts";
 
-/** The production permission and V8 flags, one per line in scripts/runtime-flags. */
-export const RUNTIME_FLAGS: readonly string[] = Deno.readTextFileSync(
-  `${ROOT}scripts/runtime-flags`,
-).split("\n").map((l) => l.trim()).filter((l) => l !== "");
-
-/** The argv that runs `src/main.ts` like `deno task start`. */
+/** The arguments to the Deno binary that run `src/main.ts` like `deno task start`. */
 export function oomheroArgs(args: string[]): string[] {
-  return ["run", ...RUNTIME_FLAGS, `${ROOT}src/main.ts`, ...args];
+  return oomheroArgv(args).slice(1);
 }
 
 /** The result of a finished run. */

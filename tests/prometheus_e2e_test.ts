@@ -3,8 +3,8 @@
  * printed reason, when `prometheus` is not installed (apt-get install prometheus).
  */
 import assert from "node:assert/strict";
+import { freePort, ROOT, RUNTIME_FLAGS } from "../scripts/runtime_flags.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 /** Bound of every wait here; Prometheus's first scrape comes within one 1 s interval. */
 const TIMEOUT_MS = 60_000;
 
@@ -22,15 +22,6 @@ const version = prometheusVersion();
 if (version === undefined) {
   console.log("prometheus_e2e_test: skipped, prometheus is not installed");
 }
-
-/** A port free right now on the loopback interface. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 /** Spawns a command whose stdout and stderr go to `logPath`. */
 async function spawnLogged(
   command: string,
@@ -109,8 +100,6 @@ Deno.test({
     const prometheusPort = freePort();
     const oomheroUrl = `http://127.0.0.1:${oomheroPort}`;
     const prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
-    const runtimeFlags = (await Deno.readTextFile(`${ROOT}scripts/runtime-flags`))
-      .split("\n").map((line) => line.trim()).filter((line) => line !== "");
     await Deno.writeTextFile(
       `${dir}/prometheus.yml`,
       [
@@ -143,7 +132,7 @@ Deno.test({
       started.push(
         await spawnLogged(Deno.execPath(), [
           "run",
-          ...runtimeFlags,
+          ...RUNTIME_FLAGS,
           "src/main.ts",
           "--warning",
           "memory_usage > 1000",
