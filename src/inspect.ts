@@ -3,6 +3,7 @@
  * from, to write and debug expressions against.
  * @module
  */
+import { parseKubernetesIds } from "./kubernetes.ts";
 import { Collector } from "./collector.ts";
 import { formatDuration } from "./duration.ts";
 import type { Logger } from "./log.ts";
@@ -102,7 +103,10 @@ function seconds(n: number): string {
   return n >= NEVER_SECONDS ? "-" : `${n.toFixed(1)}s`;
 }
 
-/** One sample as a JSON object: the identity keys, then every expression variable. */
+/**
+ * One sample as a JSON object: the identity keys (with `pod_uid` and `container_id` for a
+ * Kubernetes container seen from the host), then every expression variable.
+ */
 function toJson(sample: ProcessSample): Record<string, string | number> {
   const out: Record<string, string | number> = {
     pid: sample.pid,
@@ -110,6 +114,8 @@ function toJson(sample: ProcessSample): Record<string, string | number> {
     start_time: sample.startTime,
     cgroup: sample.source.path,
   };
+  const ids = parseKubernetesIds(sample.source.path);
+  if (ids) Object.assign(out, { pod_uid: ids.podUid, container_id: ids.containerId });
   for (const name of VARIABLE_NAMES) out[name] = sample.variables[name];
   return out;
 }
@@ -123,6 +129,8 @@ function provenance(source: CgroupSource, pids: number[]): string {
     `  limit dir        ${source.limitDir || "(none)"}`,
     `  pressure source  ${source.pressureSource}`,
   ];
+  const ids = parseKubernetesIds(source.path);
+  if (ids) lines.push(`  kubernetes       pod ${ids.podUid}, container ${ids.containerId}`);
   if (source.limitDir === "") {
     lines.push("  no memory limit: memory_max and memory_usage read 0");
   }

@@ -12,6 +12,7 @@ import {
   prometheusContentType,
   Registry,
 } from "prom-client";
+import { parseKubernetesIds } from "./kubernetes.ts";
 import type { ProcessSample } from "./sample.ts";
 import {
   PRESSURE_RESOURCES,
@@ -101,12 +102,17 @@ const DEFAULT_METRICS_KEPT: ReadonlySet<string> = new Set([
  */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Labels of the per-process gauges. */
-const PROCESS_LABELS = ["pid", "cmdline"] as const;
+/**
+ * Labels of the per-process gauges: the original tool's `pid` and `cmdline`, plus `pod_uid` and
+ * `container_id` only on series whose cgroup path names a Kubernetes pod and container.
+ */
+const PROCESS_LABELS = ["pid", "cmdline", "pod_uid", "container_id"] as const;
 /** Labels of the pressure gauges. */
-const PRESSURE_LABELS = ["pid", "cmdline", "severity_level", "severity_window"] as const;
+const PRESSURE_LABELS = [...PROCESS_LABELS, "severity_level", "severity_window"] as const;
 
-type ProcessLabels = Record<typeof PROCESS_LABELS[number], string>;
+type ProcessLabels =
+  & Record<"pid" | "cmdline", string>
+  & Partial<Record<"pod_uid" | "container_id", string>>;
 
 /** One (pid, cmdline) series set, the last sample a scan saw of it, and when. */
 interface TrackedSeries {
@@ -266,6 +272,8 @@ export class Metrics {
       let tracked = this.#tracked.get(key);
       if (tracked === undefined) {
         const values = new Float64Array(this.#seriesVariables.length);
+        const ids = parseKubernetesIds(sample.source.path);
+        if (ids) Object.assign(labels, { pod_uid: ids.podUid, container_id: ids.containerId });
         tracked = { labels, values, lastSeen: now };
         this.#tracked.set(key, tracked);
       }
