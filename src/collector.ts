@@ -249,21 +249,29 @@ export class Collector {
    */
   ancestors(): { pid: number; startTime: number }[] {
     const out: { pid: number; startTime: number }[] = [];
-    let pid = this.#selfPid;
+    // Each stat file is read once: it gives the process's start time and its parent's pid.
+    let ppid = this.#statPpid(this.#selfPid);
     // The bound only guards against a malformed procfs; real chains are a handful long.
-    for (let depth = 0; depth < 64; depth++) {
-      let ppid: number;
+    while (ppid !== undefined && ppid > 1 && out.length < 64) {
+      let stat: string;
       try {
-        ppid = parseStatPpid(Deno.readTextFileSync(`${this.#procfs}/${pid}/stat`));
+        stat = readKernelFile(`${this.#procfs}/${ppid}/stat`);
+        out.push({ pid: ppid, startTime: parseStatStartTime(stat) });
       } catch {
         break;
       }
-      const startTime = ppid > 1 ? this.readStartTime(ppid) : undefined;
-      if (startTime === undefined) break;
-      out.push({ pid: ppid, startTime });
-      pid = ppid;
+      ppid = parseStatPpid(stat);
     }
     return out;
+  }
+
+  /** The parent pid of `pid`, undefined when its stat cannot be read. */
+  #statPpid(pid: number): number | undefined {
+    try {
+      return parseStatPpid(readKernelFile(`${this.#procfs}/${pid}/stat`));
+    } catch {
+      return undefined;
+    }
   }
 
   #redetectIfSuspect(): void {
