@@ -26,6 +26,7 @@ import {
   type Variables,
 } from "../src/variables.ts";
 import { runOomhero } from "./oomhero_process.ts";
+import { waitForExec } from "./named_process.ts";
 
 const PROCFS = "/proc";
 const CGROUPFS = "/sys/fs/cgroup";
@@ -336,6 +337,7 @@ Deno.test({
     const sleep = new Deno.Command("sleep", { args: ["1000"], stdin: "null", stdout: "null" })
       .spawn();
     try {
+      await waitForExec(sleep.pid, "sleep");
       const log = new Logger("warn");
       const samples = new Collector({ procfs: PROCFS, cgroupfs: CGROUPFS, log }).scan();
       const sample = samples.find((s) => s.pid === sleep.pid);

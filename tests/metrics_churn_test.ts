@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { Collector } from "../src/collector.ts";
 import { Logger } from "../src/log.ts";
 import { Metrics } from "../src/metrics.ts";
+import { waitForExec } from "./named_process.ts";
 
 /** Counts the sample lines of a Prometheus exposition. */
 function seriesIn(text: string): number {
@@ -35,6 +36,7 @@ Deno.test("500 real short-lived processes leave the series count at its baseline
       () => new Deno.Command("sleep", { args: ["30"], stdin: "null", stdout: "null" }).spawn(),
     );
     for (const c of children) ours.add(c.pid);
+    for (const c of children) await waitForExec(c.pid, "sleep");
     const samples = scan();
     seen += samples.length;
     metrics.observeScan(samples, 0.001);

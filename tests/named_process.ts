@@ -11,16 +11,24 @@ export async function startNamed(name: string, cgroup?: MemoryCgroup): Promise<D
   const argv = ["bash", "-c", `exec -a "$0" sleep 1000`, name];
   const [bin, ...args] = cgroup === undefined ? argv : cgroup.wrap(argv);
   const child = new Deno.Command(bin, { args, stdin: "null", stdout: "null" }).spawn();
-  // Until the exec the command line is the wrapper shell's.
-  await waitFor(`pid ${child.pid} to exec as ${name}`, () => {
+  await waitForExec(child.pid, name);
+  return child;
+}
+
+/**
+ * Waits until `pid` runs `program`: its first argument is `program` or a path ending in it.
+ * Until the exec its command line is its parent's, and during the exec it reads empty, so a
+ * scan right after a spawn may not see the process as what it will be.
+ */
+export async function waitForExec(pid: number, program: string): Promise<void> {
+  await waitFor(`pid ${pid} to exec ${program}`, () => {
     try {
-      const cmdline = Deno.readTextFileSync(`/proc/${child.pid}/cmdline`);
-      return cmdline.startsWith(`${name}\0`) ? true : undefined;
+      const first = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0")[0];
+      return first === program || first.endsWith(`/${program}`) ? true : undefined;
     } catch {
       return undefined;
     }
   });
-  return child;
 }
 
 /** Kills `child` with SIGKILL, if still running, and reaps it. */
