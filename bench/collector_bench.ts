@@ -1,6 +1,7 @@
 /**
  * How long the collector takes: one full scan over the live /proc, one over a generated cgroup v2
- * tree of 1,000 processes in 50 cgroups (10 pods of 5 containers), and one process of that tree.
+ * tree of 1,000 processes in 50 cgroups (10 pods of 5 containers), the same with only 10 of them
+ * watched (as `--include` narrows it), and one process of that tree.
  * Run with `./scripts/deno task bench`.
  */
 import { Collector } from "../src/collector.ts";
@@ -24,6 +25,14 @@ Deno.bench("scan: live /proc", () => {
 
 Deno.bench("scan: 1,000 processes in 50 cgroups (generated cgroup v2 tree)", () => {
   generated.scan();
+});
+
+// Ids 0, 100, …, 900: ten processes, one in each pod.
+const tenWatched = (cmdline: string) => / --id (0|\d00)$/.test(cmdline);
+if (generated.scan(tenWatched).length !== 10) throw new Error("the filter does not watch 10");
+
+Deno.bench("scan: the same tree, 10 of its processes watched (--include)", () => {
+  generated.scan(tenWatched);
 });
 
 Deno.bench("collect: one process of the generated tree", () => {

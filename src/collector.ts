@@ -210,17 +210,19 @@ export class Collector {
   }
 
   /**
-   * Samples every process in procfs, except kernel threads, processes that exit meanwhile and
-   * oomhero itself. Problems are logged once per process and reason.
+   * Samples every process in procfs whose command line `watched` accepts, except kernel threads,
+   * processes that exit meanwhile and oomhero itself. Problems are logged once per process and
+   * reason. A process `watched` rejects costs two reads (stat and cmdline) and is never warned
+   * about: with `--include java` on a node, the other processes are none of oomhero's business.
    */
-  scan(): ProcessSample[] {
+  scan(watched: (cmdline: string) => boolean = () => true): ProcessSample[] {
     this.#redetectIfSuspect();
     const cache = new ScanCache();
     const live = new Map<number, number | undefined>();
     const samples: ProcessSample[] = [];
     for (const pid of this.#pids()) {
       if (pid === this.#selfPid) continue;
-      const sample = this.#sample(pid, cache, live);
+      const sample = this.#sample(pid, cache, live, watched);
       if (sample !== undefined) samples.push(sample);
     }
     this.#warnings.retain(live);
@@ -230,7 +232,7 @@ export class Collector {
   /** Samples one process; undefined when it does not exist or is a kernel thread. */
   collect(pid: number): ProcessSample | undefined {
     this.#redetectIfSuspect();
-    return this.#sample(pid, new ScanCache(), new Map());
+    return this.#sample(pid, new ScanCache(), new Map(), () => true);
   }
 
   /** The start time of `pid` now (field 22 of its stat), undefined when it is gone. */
@@ -296,6 +298,7 @@ export class Collector {
     pid: number,
     cache: ScanCache,
     live: Map<number, number | undefined>,
+    watched: (cmdline: string) => boolean,
   ): ProcessSample | undefined {
     const statPath = `${this.#procfs}/${pid}/stat`;
     let stat: string;
@@ -321,7 +324,7 @@ export class Collector {
     }
     live.set(pid, startTime);
     const problems: string[] = [];
-    const sample = this.#read(pid, startTime, cache, problems);
+    const sample = this.#read(pid, startTime, cache, problems, watched);
     if (problems.length === 0) return sample;
     // A process that exits mid-read takes its files, and maybe its cgroup, with it: not a problem.
     if (this.readStartTime(pid) !== startTime) {
@@ -349,12 +352,16 @@ export class Collector {
     }
   }
 
-  /** Reads everything but the stat file; undefined for kernel threads and unreadable basics. */
+  /**
+   * Reads everything but the stat file; undefined for kernel threads, unwatched processes and
+   * unreadable basics.
+   */
   #read(
     pid: number,
     startTime: number,
     cache: ScanCache,
     problems: string[],
+    watched: (cmdline: string) => boolean,
   ): ProcessSample | undefined {
     const dir = `${this.#procfs}/${pid}`;
     let raw: string;
@@ -367,6 +374,7 @@ export class Collector {
     // Kernel threads (and zombies) have no command line and no memory of their own.
     if (raw === "") return undefined;
     const { cmdline, firstArg } = parseCmdline(raw);
+    if (!watched(cmdline)) return undefined;
     const cgroups = readParsed(`${dir}/cgroup`, parseProcCgroup, problems);
     if (cgroups === undefined) return undefined;
     const oomScore = readParsed(`${dir}/oom_score`, parseOomScore, problems) ?? 0;

@@ -6,6 +6,7 @@
 import { parseKubernetesIds } from "./kubernetes.ts";
 import { Collector } from "./collector.ts";
 import { formatDuration } from "./duration.ts";
+import { isWatched } from "./monitor.ts";
 import type { Logger } from "./log.ts";
 import type { CgroupSource, ProcessSample } from "./sample.ts";
 import { NEVER_SECONDS } from "./trend.ts";
@@ -174,23 +175,16 @@ interface Selection {
 }
 
 function select(collector: Collector, options: InspectOptions): Selection {
-  let samples: ProcessSample[];
+  const watched = (cmdline: string) => isWatched(cmdline, options.include, []);
+  if (options.pids.length === 0) return { samples: collector.scan(watched), missing: [] };
+  const samples: ProcessSample[] = [];
   const missing: number[] = [];
-  if (options.pids.length === 0) {
-    samples = collector.scan();
-  } else {
-    samples = [];
-    for (const pid of [...new Set(options.pids)].sort((a, b) => a - b)) {
-      const sample = collector.collect(pid);
-      if (sample === undefined) missing.push(pid);
-      else samples.push(sample);
-    }
+  for (const pid of [...new Set(options.pids)].sort((a, b) => a - b)) {
+    const sample = collector.collect(pid);
+    if (sample === undefined) missing.push(pid);
+    else if (watched(sample.cmdline)) samples.push(sample);
   }
-  const { include } = options;
-  return {
-    samples: samples.filter((s) => include.length === 0 || include.some((r) => r.test(s.cmdline))),
-    missing,
-  };
+  return { samples, missing };
 }
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

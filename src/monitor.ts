@@ -15,8 +15,8 @@ import { TrendTracker } from "./trend_tracker.ts";
 
 /** Where samples come from: the collector, or a fake in tests. */
 export interface ProcessSource {
-  /** Every visible process, once. */
-  scan(): ProcessSample[];
+  /** Every visible process whose command line `watched` accepts, once. */
+  scan(watched: (cmdline: string) => boolean): ProcessSample[];
   /** Current start time of a pid, undefined when it is gone. */
   readStartTime(pid: number): number | undefined;
 }
@@ -146,8 +146,8 @@ export class Monitor {
   /** One scan: collect, filter, evaluate, act, report. */
   scanOnce(): void {
     const start = this.#now();
-    const samples = this.#source.scan().filter((s) =>
-      isWatched(s.cmdline, this.#opts.include, this.#opts.exclude)
+    const samples = this.#source.scan((cmdline) =>
+      isWatched(cmdline, this.#opts.include, this.#opts.exclude)
     );
     this.#trends.update(samples, start);
     const live = new Set<string>();

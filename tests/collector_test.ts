@@ -221,6 +221,25 @@ Deno.test("warnings are given once per process and reason, not once per scan", (
   assert.equal(warnings(captured).length, first);
 });
 
+Deno.test("a scan reads and warns about only the processes it is told to watch", () => {
+  const captured = capture();
+  const c = collector("v2-host", captured.log, 105);
+  const everything = byPid(c.scan());
+  const asked: string[] = [];
+  const watched = c.scan((cmdline) => {
+    asked.push(cmdline);
+    return cmdline.startsWith("java ");
+  });
+  assert.deepEqual(watched, [everything.get(100)]);
+  // Asked once per process with a command line: not for the kernel thread, the vanished one or
+  // oomhero itself.
+  assert.equal(asked.length, 6);
+  const fresh = capture();
+  collector("v2-host", fresh.log, 105).scan((cmdline) => cmdline.startsWith("java "));
+  // Unwatched, 102, 103 and 106 have broken files that would warn (see the host view test).
+  assert.deepEqual(warnings(fresh), []);
+});
+
 Deno.test("warnings of an exited process are forgotten; its pid warns again when reused", () => {
   const copy = copyFixture("v2-host");
   try {

@@ -29,7 +29,7 @@ function harness(overrides: Partial<MonitorOptions> = {}): Harness {
   } as unknown as Harness;
   h.monitor = new Monitor(monitorOptions(overrides), {
     source: {
-      scan: () => h.samples,
+      scan: (watched) => h.samples.filter((s) => watched(s.cmdline)),
       readStartTime: (pid) =>
         h.startTimes.get(pid) ?? h.samples.find((s) => s.pid === pid)?.startTime,
     },
