@@ -345,7 +345,7 @@ export class Collector {
   /** The memory cgroup path of `pid` now, as {@link CgroupSource} `path` holds it. */
   #cgroupPath(pid: number, version: 1 | 2): string | undefined {
     try {
-      const cgroups = parseProcCgroup(Deno.readTextFileSync(`${this.#procfs}/${pid}/cgroup`));
+      const cgroups = parseProcCgroup(readKernelFile(`${this.#procfs}/${pid}/cgroup`));
       return memoryPath(version, cgroups) ?? "";
     } catch {
       return undefined;

@@ -82,27 +82,31 @@ Deno.test("a host process whose cgroup is gone gets no figures, not the root cgr
 Deno.test("a process moved out of a cgroup removed mid-read is skipped once, without a warning", () => {
   const copy = copyFixture("v2-host");
   const cgroupFile = `${copy.procfs}/103/cgroup`;
-  const real = Deno.readTextFileSync;
+  const staleFile = `${copy.dir}/stale-cgroup`;
+  Deno.writeTextFileSync(staleFile, "0::/system.slice/removed.service\n");
+  const real = Deno.openSync;
   let stale = true;
   // The kernel's order of events: we read the old path, then the process moves and the old
   // cgroup is removed before we read its files; the next read of the cgroup file is current.
-  Deno.readTextFileSync = (path: string | URL) => {
+  // Every read of a kernel file opens it, so the first open is the one to redirect.
+  Deno.openSync = (path: string | URL, options?: Deno.OpenOptions) => {
     if (path === cgroupFile && stale) {
       stale = false;
-      return "0::/system.slice/removed.service\n";
+      return real(staleFile, options);
     }
-    return real(path);
+    return real(path, options);
   };
   try {
     const captured = capture();
     const collector = new Collector({ ...copy, log: captured.log, selfPid: 105 });
     assert.equal(collector.collect(103), undefined);
+    assert.ok(!stale, "the stale cgroup file was read");
     assert.deepEqual(captured.warnings(), []);
     const next = collector.collect(103);
     assert.equal(next?.source.path, "/system.slice/nostat.service");
     assert.equal(next?.variables.memory_current, 52428800);
   } finally {
-    Deno.readTextFileSync = real;
+    Deno.openSync = real;
     Deno.removeSync(copy.dir, { recursive: true });
   }
 });
