@@ -166,6 +166,9 @@ function withPressure(pressure: Record<PressureResource, Pressure>): Readonly<Va
   return variables;
 }
 
+/** The filter of a scan that watches every process. */
+const watchAll = (): boolean => true;
+
 /** Reads procfs and cgroupfs into samples, one process at a time or all at once. */
 export class Collector {
   readonly #procfs: string;
@@ -215,7 +218,7 @@ export class Collector {
    * reason. A process `watched` rejects costs two reads (stat and cmdline) and is never warned
    * about: with `--include java` on a node, the other processes are none of oomhero's business.
    */
-  scan(watched: (cmdline: string) => boolean = () => true): ProcessSample[] {
+  scan(watched: (cmdline: string) => boolean = watchAll): ProcessSample[] {
     this.#redetectIfSuspect();
     const cache = new ScanCache();
     const live = new Map<number, number | undefined>();
@@ -232,7 +235,7 @@ export class Collector {
   /** Samples one process; undefined when it does not exist or is a kernel thread. */
   collect(pid: number): ProcessSample | undefined {
     this.#redetectIfSuspect();
-    return this.#sample(pid, new ScanCache(), new Map(), () => true);
+    return this.#sample(pid, new ScanCache(), new Map(), watchAll);
   }
 
   /** The start time of `pid` now (field 22 of its stat), undefined when it is gone. */
