@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { freePort, ROOT, RUNTIME_FLAGS } from "../scripts/runtime_flags.ts";
+import { startNamed, stopNamed } from "./named_process.ts";
 
 /** Bound of every wait here; Prometheus's first scrape comes within one 1 s interval. */
 const TIMEOUT_MS = 60_000;
@@ -114,13 +115,8 @@ Deno.test({
       ].join("\n"),
     );
 
-    // `exec -a` makes argv[0] the marker, so it is in both the command line and the first arg.
-    const target = new Deno.Command("bash", {
-      args: ["-c", `exec -a ${marker} sleep 300`],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    // argv[0] is the marker, so it is in both the command line and the first arg.
+    const target = await startNamed(marker);
     const started: { child: Deno.ChildProcess; logged: Promise<void> }[] = [];
     const logs = async () => {
       const read = (name: string) => Deno.readTextFile(`${dir}/${name}`).catch(() => "");
@@ -194,8 +190,7 @@ Deno.test({
     } finally {
       for (const { child } of started.reverse()) await stop(child);
       await Promise.all(started.map(({ logged }) => logged));
-      target.kill("SIGKILL");
-      await target.status;
+      await stopNamed(target);
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { VARIABLE_NAMES } from "../src/variables.ts";
 import { metricValue, startOomhero } from "./live_oomhero.ts";
+import { startNamed, stopNamed } from "./named_process.ts";
 import { runOomhero } from "./oomhero_process.ts";
 import { refusedUrl, WebhookReceiver } from "./webhook_receiver.ts";
 
@@ -99,15 +100,9 @@ for (const [name, args, expected] of BAD_FLAGS) {
 }
 
 /** A process to alert about: `sleep` under a unique name, which SIGUSR1 would kill. */
-function target(): { child: Deno.ChildProcess; marker: string } {
+async function target(): Promise<{ child: Deno.ChildProcess; marker: string }> {
   const marker = `oomhero-webhook-target-${crypto.randomUUID().slice(0, 8)}`;
-  const child = new Deno.Command("bash", {
-    args: ["-c", `exec -a ${marker} sleep 300`],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  return { child, marker };
+  return { child: await startNamed(marker), marker };
 }
 
 /** oomhero flags that put the target at warning on every scan. */
@@ -123,13 +118,12 @@ function alwaysWarn(marker: string, file: string, extra: string[] = []): string[
 }
 
 /** Runs `body` with a target process and cleans it up. */
-async function withTarget(body: (t: ReturnType<typeof target>) => Promise<void>): Promise<void> {
-  const t = target();
+async function withTarget(body: (t: Awaited<ReturnType<typeof target>>) => Promise<void>) {
+  const t = await target();
   try {
     await body(t);
   } finally {
-    t.child.kill("SIGKILL");
-    await t.child.status;
+    await stopNamed(t.child);
   }
 }
 
@@ -145,7 +139,8 @@ Deno.test("cli POSTs the real process's figures to the webhook instead of signal
       assert.equal(request.headers["authorization"], `Bearer ${SECRET}`);
       const body = JSON.parse(request.body);
       assert.equal(body.severity, "warning");
-      assert.deepEqual(body.process, { pid: child.pid, cmdline: `${marker} 300` });
+      // startNamed runs `sleep 1000` under the marker as argv[0].
+      assert.deepEqual(body.process, { pid: child.pid, cmdline: `${marker} 1000` });
       for (const name of VARIABLE_NAMES) {
         assert.equal(typeof body.collected_data[name], "number", name);
       }
