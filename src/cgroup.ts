@@ -32,27 +32,16 @@ export const MEMORY_FILES: Readonly<Record<CgroupVersion, { current: string; lim
 /** Limits at or above 2^62 mean none: v1 writes "unlimited" as 2^63-1 rounded down to a page. */
 const UNLIMITED_THRESHOLD = 2 ** 62;
 
-/** Whether a path exists; `locateCgroup` takes another one so a scan can remember answers. */
-export function pathExists(path: string): boolean {
+/** What a stat of a path found: a permission error is not a missing directory. */
+export type PathState = "present" | "absent" | "denied";
+
+/** Stats `path`: `denied` for EACCES/EPERM (another container's `/proc/<pid>/root`). */
+export function pathState(path: string): PathState {
   try {
     Deno.statSync(path);
-    return true;
-  } catch {
-    // Not found, or not ours to see (/proc/<pid>/root of another user): either way, not here.
-    return false;
-  }
-}
-
-/**
- * Whether two paths are the same directory (same device and inode, as through a bind mount);
- * false when either cannot be seen.
- */
-export function sameDirectory(a: string, b: string): boolean {
-  try {
-    const [x, y] = [Deno.statSync(a), Deno.statSync(b)];
-    return x.dev === y.dev && x.ino !== null && x.ino === y.ino;
-  } catch {
-    return false;
+    return "present";
+  } catch (err) {
+    return err instanceof Deno.errors.PermissionDenied ? "denied" : "absent";
   }
 }
 
@@ -62,9 +51,10 @@ export function sameDirectory(a: string, b: string): boolean {
  * Returns undefined when neither a cgroup2 root nor a v1 memory controller is there.
  */
 export function detectLayout(root: string): CgroupLayout | undefined {
-  if (pathExists(`${root}/cgroup.controllers`)) return "v2";
-  if (!pathExists(`${root}/memory/${MEMORY_FILES[1].current}`)) return undefined;
-  return pathExists(`${root}/unified/cgroup.controllers`) ? "hybrid" : "v1";
+  const exists = (path: string) => pathState(path) === "present";
+  if (exists(`${root}/cgroup.controllers`)) return "v2";
+  if (!exists(`${root}/memory/${MEMORY_FILES[1].current}`)) return undefined;
+  return exists(`${root}/unified/cgroup.controllers`) ? "hybrid" : "v1";
 }
 
 /** The version of the memory controller in `layout`: hybrid keeps memory on v1. */
@@ -117,6 +107,23 @@ export function parseInactiveFile(memoryStat: string, version: CgroupVersion): n
 }
 
 /**
+ * The limit the kernel enforces on a v1 memory cgroup, ancestors included, from `memory.stat`:
+ * the smaller of `hierarchical_memory_limit` and `hierarchical_memsw_limit` (memory plus swap,
+ * so memory alone cannot pass it either). Infinity when unlimited, undefined when the file has
+ * neither line (cgroup v2, whose memory.stat has no such key).
+ */
+export function parseHierarchicalLimit(memoryStat: string): number | undefined {
+  let limit: number | undefined;
+  for (const key of ["hierarchical_memory_limit", "hierarchical_memsw_limit"]) {
+    const value = keyedValue(memoryStat, key);
+    if (value === undefined) continue;
+    if (!/^\d+$/.test(value)) throw new Error(`${key} is ${quote(value)}`);
+    limit = Math.min(limit ?? Infinity, parseMemoryLimit(value));
+  }
+  return limit;
+}
+
+/**
  * The value of the `key value` line of `key`, "" when the line has none, undefined when there is
  * no such line. Searched for rather than split into lines: v1's memory.stat has some forty, and
  * each memory cgroup's is read every scan.
@@ -146,89 +153,85 @@ export function ancestors(dir: string, root: string): string[] {
   return out;
 }
 
-/** Where a process's cgroup directories are, as seen from our mount namespace. */
-export interface CgroupLocation {
-  /** The version of the memory controller. */
-  version: CgroupVersion;
-  /** `host`: the path under our cgroupfs; `container`: the process's own /sys/fs/cgroup. */
-  view: "host" | "container";
-  /** The memory cgroup path from `/proc/<pid>/cgroup`. */
-  path: string;
-  /** The directory with the memory files. */
-  memoryDir: string;
-  /** The highest directory of the hierarchy visible to us: where the limit walk stops. */
-  memoryRoot: string;
-  /** The cgroup2 directory with the `*.pressure` files, if there is one. */
-  pressureDir: string | undefined;
-}
-
 /** The path of the memory controller's cgroup: v2's `0::` line, or v1's `memory` line. */
 export function memoryPath(version: CgroupVersion, cgroups: ProcCgroup): string | undefined {
   return version === 2 ? cgroups.unified : cgroups.memory;
 }
 
-/** Whether a cgroup path climbs out of our cgroup namespace (`/../cri-containerd-<id>.scope`). */
-function climbsOut(path: string): boolean {
-  return path.split("/").includes("..");
+/** One cgroup hierarchy as one mount namespace mounts it. */
+export interface HierarchyMount {
+  /** The mount's directory as we reach it: our cgroupfs, or `/proc/<pid>/root/<mount point>`. */
+  dir: string;
+  /** The cgroup at the mount's root, in `/proc/<pid>/cgroup` terms (relative to our namespace). */
+  root: string;
 }
 
-/** The directory of `path` under `mount` when it exists and stays inside our namespace. */
-function hostDir(
-  mount: string | undefined,
-  path: string | undefined,
-  exists: (path: string) => boolean,
-): string | undefined {
-  if (mount === undefined || path === undefined || climbsOut(path)) return undefined;
-  const dir = joinCgroupPath(mount, path);
-  return exists(dir) ? dir : undefined;
+function segments(path: string): string[] {
+  return path.split("/").filter((s) => s !== "" && s !== ".");
 }
 
 /**
- * Finds a process's cgroup. Host view: its path from `/proc/<pid>/cgroup` under our mounts.
- * Otherwise the container view: the cgroupfs in the process's own mount namespace
- * (`containerRoot` = `<procfs>/<pid>/root/sys/fs/cgroup`), where its cgroup namespace makes its
- * cgroup the root. Memory and pressure are resolved apart, as a hybrid mount has two paths.
- * A process in our own mount namespace sees our cgroupfs there: its cgroup, absent from it, was
- * removed (the process moved on mid-scan), and the root there is not its cgroup.
- * Throws when the memory cgroup is in neither place.
+ * The directory of cgroup `path` under `mount`, or undefined when the path is not below the
+ * mount's root: `/../app/sub` under a mount of `/../app` is `<dir>/sub`.
  */
-export function locateCgroup(
-  layout: CgroupLayout,
-  cgroupfs: string,
-  containerRoot: string,
-  cgroups: ProcCgroup,
-  exists: (path: string) => boolean = pathExists,
-  same: (a: string, b: string) => boolean = sameDirectory,
-): CgroupLocation {
-  const version = layoutVersion(layout);
-  const host = layoutMounts(layout, cgroupfs);
-  const container = layoutMounts(layout, containerRoot);
-  const path = memoryPath(version, cgroups);
-  if (path === undefined) {
-    throw new Error(`no cgroup v${version} memory line in /proc/<pid>/cgroup`);
+export function resolveUnder(mount: HierarchyMount, path: string): string | undefined {
+  const root = segments(mount.root);
+  const parts = segments(path);
+  if (parts.length < root.length || root.some((s, i) => parts[i] !== s)) return undefined;
+  const rest = parts.slice(root.length);
+  if (rest.includes("..")) return undefined;
+  return rest.length === 0 ? mount.dir : `${mount.dir}/${rest.join("/")}`;
+}
+
+/** Where one hierarchy of a process's cgroup is, as seen from our mount namespace. */
+export interface HierarchyLocation {
+  /** `host`: under our cgroupfs; `container`: under the process's own mount, via /proc/<pid>/root. */
+  view: "host" | "container";
+  /** The cgroup's directory. */
+  dir: string;
+  /** The mount's directory: the highest one this view shows, where a limit walk stops. */
+  root: string;
+}
+
+/**
+ * Finds the directory of cgroup `path` of one hierarchy: under our own mount first (the host
+ * view, which also finds the processes of our own container through our mount's root), then
+ * under the process's own mount (the container view; `theirs` reads its mountinfo and throws,
+ * naming the cause, when that cannot be done). A directory that is not there is not replaced by
+ * any other: the process moved on, or its cgroup was removed. `what` names the hierarchy in
+ * messages, e.g. `memory`.
+ */
+export function locateHierarchy(
+  what: string,
+  path: string,
+  ours: readonly HierarchyMount[],
+  theirs: () => readonly HierarchyMount[],
+  state: (path: string) => PathState = pathState,
+): HierarchyLocation {
+  for (const mount of ours) {
+    const dir = resolveUnder(mount, path);
+    if (dir !== undefined && state(dir) === "present") {
+      return { view: "host", dir, root: mount.dir };
+    }
   }
-  const pressureDir = hostDir(host.unified, cgroups.unified, exists) ??
-    (container.unified !== undefined && exists(container.unified) ? container.unified : undefined);
-  const memoryDir = hostDir(host.memory, path, exists);
-  if (memoryDir !== undefined) {
-    return {
-      version,
-      view: "host",
-      path,
-      memoryDir,
-      memoryRoot: host.memory,
-      pressureDir,
-    };
+  const mounts = theirs();
+  if (mounts.length === 0) {
+    throw new Error(`cgroup ${path}: the process's mount namespace has no ${what} cgroup mount`);
   }
-  if (exists(container.memory) && !same(container.memory, host.memory)) {
-    return {
-      version,
-      view: "container",
-      path,
-      memoryDir: container.memory,
-      memoryRoot: container.memory,
-      pressureDir,
-    };
+  for (const mount of mounts) {
+    const dir = resolveUnder(mount, path);
+    if (dir === undefined) continue;
+    switch (state(dir)) {
+      case "present":
+        return { view: "container", dir, root: mount.dir };
+      case "denied":
+        throw new Error(`${dir}: permission denied`);
+      case "absent":
+        throw new Error(`cgroup ${path}: ${dir} not found (removed, or the process moved on)`);
+    }
   }
-  throw new Error(`cgroup ${path} is neither under ${host.memory} nor at ${container.memory}`);
+  throw new Error(
+    `cgroup ${path} is outside the process's own ${what} cgroup mount ` +
+      `(${mounts[0].dir}, the cgroup ${mounts[0].root})`,
+  );
 }

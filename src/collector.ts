@@ -6,20 +6,26 @@
 import {
   ancestors,
   type CgroupLayout,
-  type CgroupLocation,
+  type CgroupVersion,
   detectLayout,
+  type HierarchyLocation,
+  type HierarchyMount,
+  layoutMounts,
   layoutVersion,
-  locateCgroup,
+  locateHierarchy,
   MEMORY_FILES,
   memoryPath,
+  parseHierarchicalLimit,
   parseInactiveFile,
   parseMemoryBytes,
   parseMemoryLimit,
-  pathExists,
+  type PathState,
+  pathState,
 } from "./cgroup.ts";
 import { KERNEL_FILE_BUFFER_BYTES, readKernelFile } from "./kernel_file.ts";
 import type { Logger } from "./log.ts";
-import { parsePressure, type Pressure, zeroPressure } from "./pressure.ts";
+import { type CgroupMount, parseCgroupMounts } from "./mountinfo.ts";
+import { parsePressure, type Pressure } from "./pressure.ts";
 import {
   parseCmdline,
   parseOomScore,
@@ -28,7 +34,7 @@ import {
   parseStatStartTime,
   type ProcCgroup,
 } from "./procfs.ts";
-import type { CgroupSource, ProcessSample } from "./sample.ts";
+import type { CgroupSource, MemoryMaxScope, ProcessSample } from "./sample.ts";
 import { NO_TREND } from "./trend.ts";
 import { UsageError } from "./usage_error.ts";
 import {
@@ -59,47 +65,55 @@ export interface CollectorOptions {
 /** The most of a command line read: enough to match on, and a 10 MB one costs no memory. */
 const CMDLINE_LIMIT = KERNEL_FILE_BUFFER_BYTES;
 
-/** The memory figures of one cgroup, shared by its processes within a scan. */
+/** The memory figures of one cgroup, shared by its processes within a scan; NaN: unreadable. */
 interface MemoryReading {
   current: number;
   workingSet: number;
-  /** The effective limit, 0 when there is none. */
+  /** The effective limit, 0 when there is none, NaN when a limit file could not be read. */
   max: number;
   limitDir: string;
+  scope: MemoryMaxScope;
   problems: string[];
 }
 
 /** One limit file; a missing one (the v2 root, no memory controller) is no limit. */
 interface LimitReading {
+  /** Infinity for none, NaN when unreadable. */
   limit: number;
+  missing: boolean;
   problem: string | undefined;
 }
 
 /** The three PSI files of one source, shared by its processes within a scan. */
 interface PressureReading {
   source: string;
-  /** Every variable: the pressure figures, the rest at 0; each process starts from a copy. */
+  /** Why the figures are system-wide, "" when they are the cgroup's own. */
+  note: string;
+  /** Every variable: the pressure figures (NaN where unreadable), the rest unset. */
   variables: Readonly<Variables>;
   /** Whether any of the three files exists: a cgroup without them falls back to system-wide. */
   found: boolean;
   problems: string[];
 }
 
+/** The cgroup mounts of one process's mount namespace, or why they cannot be used. */
+type ProcessMounts = { memory: HierarchyMount[]; unified: HierarchyMount[] } | { error: string };
+
 /** What one scan has read so far, keyed by directory: many processes share a cgroup. */
 class ScanCache {
   readonly memory = new Map<string, MemoryReading>();
   readonly limits = new Map<string, LimitReading>();
   readonly pressure = new Map<string, PressureReading>();
-  readonly #exists = new Map<string, boolean>();
+  readonly #states = new Map<string, PathState>();
 
-  /** {@link pathExists}, asked once per path and scan. */
-  exists(path: string): boolean {
-    let exists = this.#exists.get(path);
-    if (exists === undefined) {
-      exists = pathExists(path);
-      this.#exists.set(path, exists);
+  /** {@link pathState}, asked once per path and scan. */
+  state(path: string): PathState {
+    let state = this.#states.get(path);
+    if (state === undefined) {
+      state = pathState(path);
+      this.#states.set(path, state);
     }
-    return exists;
+    return state;
   }
 }
 
@@ -110,18 +124,23 @@ function describe(path: string, err: unknown): string {
   return `${path}: ${err instanceof Error ? err.message : String(err)}`;
 }
 
+/** Runs `parse` on what was read from `path`; on failure records why and returns undefined. */
+function parsed<T>(path: string, parse: () => T, problems: string[]): T | undefined {
+  try {
+    return parse();
+  } catch (err) {
+    problems.push(describe(path, err));
+    return undefined;
+  }
+}
+
 /** Reads and parses one file; on failure records why and returns undefined. */
 function readParsed<T>(
   path: string,
   parse: (text: string) => T,
   problems: string[],
 ): T | undefined {
-  try {
-    return parse(readKernelFile(path));
-  } catch (err) {
-    problems.push(describe(path, err));
-    return undefined;
-  }
+  return parsed(path, () => parse(readKernelFile(path)), problems);
 }
 
 /** Reads a file that may legitimately be absent. */
@@ -135,13 +154,27 @@ function readIfExists(path: string): string | undefined {
 }
 
 /**
- * Every variable at 0, what an unreadable figure reads as, and the trend variables at "no trend":
- * one scan cannot measure a trend (the monitor's TrendTracker fills them in).
+ * Every variable unreadable (NaN) until read, and the trend variables at "no trend": one scan
+ * cannot measure a trend (the monitor's TrendTracker fills them in).
  */
-const ZERO_VARIABLES: Readonly<Variables> = Object.freeze({
-  ...Object.fromEntries(VARIABLE_NAMES.map((name) => [name, 0])),
+const UNREAD_VARIABLES: Readonly<Variables> = Object.freeze({
+  ...Object.fromEntries(VARIABLE_NAMES.map((name) => [name, NaN])),
   ...NO_TREND,
 });
+
+/** The memory variables, all unreadable: a cgroup that cannot be read is not an empty one. */
+const UNREADABLE_MEMORY = {
+  current: NaN,
+  workingSet: NaN,
+  max: NaN,
+  limitDir: "",
+  scope: "own",
+  problems: [],
+} as const satisfies MemoryReading;
+
+/** How to see the limits above a container, where this view cannot. */
+const OWN_SCOPE_HINT = "for the effective limit, run oomhero in the host view (a DaemonSet with " +
+  "hostPID: true and the node's /sys/fs/cgroup) or mount the host's cgroupfs and pass --cgroupfs";
 
 /** Each pressure variable with where it comes from, so a scan builds no names. */
 const PRESSURE_VARIABLES: ReadonlyArray<
@@ -155,15 +188,31 @@ const PRESSURE_VARIABLES: ReadonlyArray<
 );
 
 /**
- * {@link ZERO_VARIABLES} with these pressure figures. Built once per source and scan: a spread
- * copy of a ready object costs a process far less than 24 stores by computed name.
+ * {@link UNREAD_VARIABLES} with these pressure figures (an unreadable resource stays NaN). Built
+ * once per source and scan: a spread copy of a ready object costs a process far less than 24
+ * stores by computed name.
  */
-function withPressure(pressure: Record<PressureResource, Pressure>): Readonly<Variables> {
-  const variables: Variables = { ...ZERO_VARIABLES };
+function withPressure(
+  pressure: Partial<Record<PressureResource, Pressure>>,
+): Readonly<Variables> {
+  const variables: Variables = { ...UNREAD_VARIABLES };
   for (const [name, resource, severity, window] of PRESSURE_VARIABLES) {
-    variables[name] = pressure[resource][severity][window];
+    variables[name] = pressure[resource]?.[severity][window] ?? NaN;
   }
   return variables;
+}
+
+/** The cgroup mounts of `hierarchy` among `mounts`: v1 `memory`, or the cgroup2 tree. */
+function hierarchyMounts(
+  mounts: readonly CgroupMount[],
+  hierarchy: "memory" | "unified",
+  version: CgroupVersion,
+): CgroupMount[] {
+  return mounts.filter((m) =>
+    hierarchy === "memory" && version === 1
+      ? m.fsType === "cgroup" && m.controllers.includes("memory")
+      : m.fsType === "cgroup2"
+  );
 }
 
 /** The filter of a scan that watches every process. */
@@ -176,9 +225,15 @@ export class Collector {
   readonly #log: Logger;
   readonly #selfPid: number;
   readonly #warnings: ProcessWarnings;
-  #layout: CgroupLayout;
+  #layout!: CgroupLayout;
   /** Set when a cgroup read failed: the layout is detected again before the next read. */
   #layoutSuspect = false;
+  /** Our own cgroup mounts, the host view; rebuilt when the layout changes. */
+  #ours!: { memory: HierarchyMount[]; unified: HierarchyMount[] };
+  /** Other processes' cgroup mounts by pid and start time: mounts outlive scans, not processes. */
+  readonly #mounts = new Map<string, ProcessMounts>();
+  /** Whether the "limits above cannot be seen" line was logged: once is enough. */
+  #ownScopeLogged = false;
 
   /** Throws a {@link UsageError} when procfs or cgroupfs is not mounted where given. */
   constructor(options: CollectorOptions) {
@@ -203,8 +258,42 @@ export class Collector {
           `no memory/${MEMORY_FILES[1].current} for cgroup v1)`,
       );
     }
-    this.#layout = layout;
+    this.#setLayout(layout);
     this.#log.debug("cgroup layout", { cgroupfs: this.#cgroupfs, layout });
+  }
+
+  #setLayout(layout: CgroupLayout): void {
+    this.#layout = layout;
+    this.#ours = this.#ownMounts();
+  }
+
+  /**
+   * Our cgroupfs mounts, each with the cgroup at its root as our mountinfo says: a container's
+   * /sys/fs/cgroup is often its own cgroup bind-mounted (runc on v1), so its processes' paths
+   * from /proc/<pid>/cgroup are found below that root. Without a mountinfo entry (a copied
+   * tree, as in tests) the mount is taken for the whole hierarchy.
+   */
+  #ownMounts(): { memory: HierarchyMount[]; unified: HierarchyMount[] } {
+    let mounts: CgroupMount[] = [];
+    try {
+      mounts = parseCgroupMounts(readKernelFile(`${this.#procfs}/self/mountinfo`));
+    } catch {
+      // No mountinfo: a copied tree. Every mount then holds its whole hierarchy.
+    }
+    const version = layoutVersion(this.#layout);
+    const dirs = layoutMounts(this.#layout, this.#cgroupfs);
+    const mount = (dir: string | undefined, hierarchy: "memory" | "unified") => {
+      if (dir === undefined) return [];
+      let real = dir;
+      try {
+        real = Deno.realPathSync(dir);
+      } catch {
+        // Checked at startup; a vanished mount shows in the reads.
+      }
+      const entry = hierarchyMounts(mounts, hierarchy, version).find((m) => m.mountPoint === real);
+      return [{ dir, root: entry?.root ?? "/" }];
+    };
+    return { memory: mount(dirs.memory, "memory"), unified: mount(dirs.unified, "unified") };
   }
 
   /** The cgroup layout in use: `v1`, `v2` or `hybrid`. */
@@ -229,6 +318,10 @@ export class Collector {
       if (sample !== undefined) samples.push(sample);
     }
     this.#warnings.retain(live);
+    for (const key of this.#mounts.keys()) {
+      const [pid, startTime] = key.split(":").map(Number);
+      if (live.get(pid) !== startTime) this.#mounts.delete(key);
+    }
     return samples;
   }
 
@@ -285,7 +378,8 @@ export class Collector {
     const layout = detectLayout(this.#cgroupfs);
     if (layout === undefined || layout === this.#layout) return;
     this.#log.info("cgroup layout changed", { from: this.#layout, to: layout });
-    this.#layout = layout;
+    this.#setLayout(layout);
+    this.#mounts.clear();
   }
 
   #pids(): number[] {
@@ -380,64 +474,88 @@ export class Collector {
     if (!watched(cmdline)) return undefined;
     const cgroups = readParsed(`${dir}/cgroup`, parseProcCgroup, problems);
     if (cgroups === undefined) return undefined;
-    const oomScore = readParsed(`${dir}/oom_score`, parseOomScore, problems) ?? 0;
-    const oomScoreAdj = readParsed(`${dir}/oom_score_adj`, parseOomScore, problems) ?? 0;
-    const { source, variables } = this.#readCgroup(pid, cgroups, cache, problems);
+    const oomScore = readParsed(`${dir}/oom_score`, parseOomScore, problems) ?? NaN;
+    const oomScoreAdj = readParsed(`${dir}/oom_score_adj`, parseOomScore, problems) ?? NaN;
+    const { source, variables } = this.#readCgroup(pid, startTime, cgroups, cache, problems);
     variables.oom_score = oomScore;
     variables.oom_score_adj = oomScoreAdj;
-    return { pid, startTime, cmdline, firstArg, source, variables };
+    const sample: ProcessSample = { pid, startTime, cmdline, firstArg, source, variables };
+    if (problems.length > 0) sample.unreadable = [...new Set(problems)];
+    return sample;
   }
 
-  /** The variables read from the process's cgroup (the rest at 0), and where they came from. */
+  /** The variables read from the process's cgroup (NaN where unreadable), and where from. */
   #readCgroup(
     pid: number,
+    startTime: number,
     cgroups: ProcCgroup,
     cache: ScanCache,
     problems: string[],
   ): { source: CgroupSource; variables: Variables } {
-    const location = this.#locate(pid, cgroups, cache, problems);
     const version = layoutVersion(this.#layout);
+    const path = memoryPath(version, cgroups);
+    const theirs = (hierarchy: "memory" | "unified") => () => {
+      const mounts = this.#processMounts(pid, startTime, cache);
+      if ("error" in mounts) throw new Error(mounts.error);
+      return mounts[hierarchy];
+    };
+    let location: HierarchyLocation | undefined;
+    if (path === undefined) {
+      problems.push(`no cgroup v${version} memory line in ${this.#procfs}/${pid}/cgroup`);
+    } else {
+      location = this.#locate("memory", path, this.#ours.memory, theirs("memory"), cache, problems);
+    }
+    const memory = location === undefined
+      ? UNREADABLE_MEMORY
+      : this.#memory(location, version, cache);
+    problems.push(...memory.problems);
+    const pressure = this.#pressure(pid, cgroups.unified, theirs("unified"), cache);
+    problems.push(...pressure.problems);
     const source: CgroupSource = {
       version,
       view: location?.view ?? "host",
-      path: memoryPath(version, cgroups) ?? "",
-      memoryDir: location?.memoryDir ?? "",
-      limitDir: "",
-      pressureSource: "",
+      path: path ?? "",
+      memoryDir: location?.dir ?? "",
+      limitDir: memory.limitDir,
+      memoryMaxScope: memory.scope,
+      pressureSource: pressure.source,
+      pressureNote: pressure.note,
     };
-    const memory = location === undefined ? undefined : this.#memory(location, cache);
-    if (memory !== undefined) problems.push(...memory.problems);
-    const pressure = this.#pressure(location?.pressureDir, cache);
-    problems.push(...pressure.problems);
-    source.pressureSource = pressure.source;
     const variables: Variables = { ...pressure.variables };
-    if (memory !== undefined) {
-      source.limitDir = memory.limitDir;
-      variables.memory_current = memory.current;
-      variables.memory_max = memory.max;
-      variables.memory_working_set = memory.workingSet;
-      if (memory.max > 0) {
-        variables.memory_usage = memory.current / memory.max * 100;
-        variables.memory_working_set_usage = memory.workingSet / memory.max * 100;
-      }
-    }
+    variables.memory_current = memory.current;
+    variables.memory_max = memory.max;
+    variables.memory_working_set = memory.workingSet;
+    // No limit: 0, as the original tool reads it; an unreadable figure stays NaN.
+    const limited = memory.max > 0 || Number.isNaN(memory.max);
+    variables.memory_usage = limited ? memory.current / memory.max * 100 : 0;
+    variables.memory_working_set_usage = limited ? memory.workingSet / memory.max * 100 : 0;
+    if (memory.scope === "own" && location !== undefined) this.#logOwnScope(source);
     return { source, variables };
   }
 
+  /** Says once that limits above the containers cannot be seen, and how to see them. */
+  #logOwnScope(source: CgroupSource): void {
+    if (this.#ownScopeLogged) return;
+    this.#ownScopeLogged = true;
+    this.#log.warn("memory limits set above a container's own cgroup cannot be seen", {
+      why: `cgroup v${source.version} in a private cgroup namespace shows only the ` +
+        `container's own cgroup and below (${source.memoryDir})`,
+      effect: "memory_max and memory_usage use the container's own limit",
+      fix: OWN_SCOPE_HINT,
+    });
+  }
+
+  /** {@link locateHierarchy}; undefined, with the cause among `problems`, when it fails. */
   #locate(
-    pid: number,
-    cgroups: ProcCgroup,
+    what: string,
+    path: string,
+    ours: readonly HierarchyMount[],
+    theirs: () => readonly HierarchyMount[],
     cache: ScanCache,
     problems: string[],
-  ): CgroupLocation | undefined {
+  ): HierarchyLocation | undefined {
     try {
-      return locateCgroup(
-        this.#layout,
-        this.#cgroupfs,
-        `${this.#procfs}/${pid}/root/sys/fs/cgroup`,
-        cgroups,
-        (path) => cache.exists(path),
-      );
+      return locateHierarchy(what, path, ours, theirs, (p) => cache.state(p));
     } catch (err) {
       this.#layoutSuspect = true;
       problems.push(err instanceof Error ? err.message : String(err));
@@ -445,35 +563,94 @@ export class Collector {
     }
   }
 
-  #memory(location: CgroupLocation, cache: ScanCache): MemoryReading {
-    const { memoryDir, version } = location;
+  /**
+   * The cgroup mounts of `pid`'s own mount namespace, under `<procfs>/<pid>/root`: its
+   * mountinfo, read once per process (mounts do not move under a running container), and
+   * whether we may look through its root at all (another container's needs CAP_SYS_PTRACE).
+   */
+  #processMounts(pid: number, startTime: number, cache: ScanCache): ProcessMounts {
+    const key = `${pid}:${startTime}`;
+    const cached = this.#mounts.get(key);
+    if (cached !== undefined) return cached;
+    const root = `${this.#procfs}/${pid}/root`;
+    let mounts: ProcessMounts;
+    if (cache.state(root) === "denied") {
+      mounts = {
+        error: `${root}: permission denied: oomhero lacks CAP_SYS_PTRACE, which reading ` +
+          "another container's cgroup through /proc/<pid>/root needs",
+      };
+    } else {
+      try {
+        const all = parseCgroupMounts(readKernelFile(`${this.#procfs}/${pid}/mountinfo`));
+        const version = layoutVersion(this.#layout);
+        const under = (hierarchy: "memory" | "unified") =>
+          hierarchyMounts(all, hierarchy, version).map((m) => ({
+            dir: `${root}${m.mountPoint === "/" ? "" : m.mountPoint}`,
+            root: m.root,
+          }));
+        mounts = { memory: under("memory"), unified: under("unified") };
+      } catch (err) {
+        mounts = { error: describe(`${this.#procfs}/${pid}/mountinfo`, err) };
+      }
+    }
+    this.#mounts.set(key, mounts);
+    return mounts;
+  }
+
+  #memory(location: HierarchyLocation, version: CgroupVersion, cache: ScanCache): MemoryReading {
+    const memoryDir = location.dir;
     const cached = cache.memory.get(memoryDir);
     if (cached !== undefined) return cached;
     const files = MEMORY_FILES[version];
     const problems: string[] = [];
-    const current = readParsed(`${memoryDir}/${files.current}`, parseMemoryBytes, problems);
-    if (current === undefined) this.#layoutSuspect = true;
+    const current = readParsed(`${memoryDir}/${files.current}`, parseMemoryBytes, problems) ?? NaN;
+    if (Number.isNaN(current)) this.#layoutSuspect = true;
+    const statPath = `${memoryDir}/memory.stat`;
+    const stat = readParsed(statPath, (text) => text, problems);
     // Without inactive_file the working set is taken as all of usage: the cautious figure.
-    const inactive = readParsed(
-      `${memoryDir}/memory.stat`,
-      (text) => parseInactiveFile(text, version),
-      problems,
-    ) ?? 0;
+    const inactive = stat === undefined
+      ? 0
+      : parsed(statPath, () => parseInactiveFile(stat, version), problems) ?? 0;
+    // v1 states the limit it enforces, ancestors included, however few of them we can see.
+    const hierarchical = version === 1 && stat !== undefined
+      ? parsed(statPath, () => parseHierarchicalLimit(stat), problems)
+      : undefined;
     let limit = Infinity;
     let limitDir = "";
-    for (const dir of ancestors(memoryDir, location.memoryRoot)) {
-      const reading = this.#limit(`${dir}/${files.limit}`, cache);
-      if (reading.problem !== undefined) problems.push(reading.problem);
-      if (reading.limit < limit) {
-        limit = reading.limit;
+    let unreadable = false;
+    let top: LimitReading | undefined;
+    for (const dir of ancestors(memoryDir, location.root)) {
+      top = this.#limit(`${dir}/${files.limit}`, cache);
+      if (top.problem !== undefined) {
+        unreadable = true;
+        problems.push(top.problem);
+      }
+      if (top.limit < limit) {
+        limit = top.limit;
         limitDir = dir;
       }
     }
+    let scope: MemoryMaxScope;
+    if (hierarchical !== undefined) {
+      scope = "effective";
+      unreadable = false;
+      if (hierarchical < limit) {
+        limitDir = `an ancestor above ${location.root} (memory.stat hierarchical_memory_limit)`;
+      }
+      limit = hierarchical;
+    } else {
+      // The v2 root has no memory.max and no cgroup.type: a walk that reached it saw every limit.
+      const reachedRoot = version === 2 && top?.missing === true &&
+        cache.state(`${location.root}/cgroup.type`) === "absent";
+      scope = reachedRoot ? "effective" : "own";
+    }
+    if (!Number.isFinite(limit)) limitDir = "";
     const reading: MemoryReading = {
-      current: current ?? 0,
-      workingSet: Math.max(0, (current ?? 0) - inactive),
-      max: Number.isFinite(limit) ? limit : 0,
+      current,
+      workingSet: Math.max(0, current - inactive),
+      max: unreadable ? NaN : Number.isFinite(limit) ? limit : 0,
       limitDir,
+      scope,
       problems,
     };
     cache.memory.set(memoryDir, reading);
@@ -488,48 +665,75 @@ export class Collector {
       const text = readIfExists(path);
       reading = {
         limit: text === undefined ? Infinity : parseMemoryLimit(text),
+        missing: text === undefined,
         problem: undefined,
       };
     } catch (err) {
-      reading = { limit: Infinity, problem: describe(path, err) };
+      reading = { limit: NaN, missing: false, problem: describe(path, err) };
     }
     cache.limits.set(path, reading);
     return reading;
   }
 
-  /** The cgroup's PSI files, or the system-wide ones when it has none. */
-  #pressure(cgroupDir: string | undefined, cache: ScanCache): PressureReading {
-    if (cgroupDir !== undefined) {
-      const reading = this.#readPressure(cgroupDir, (r) => `${cgroupDir}/${r}.pressure`, cache);
-      if (reading.found) return reading;
+  /**
+   * The cgroup's PSI files. System-wide ones only where the kernel keeps none for the cgroup
+   * (cgroup v1, or a cgroup2 directory without `*.pressure` files), and then `note` says so; a
+   * cgroup that cannot be found or read has unreadable pressure, never the whole system's.
+   */
+  #pressure(
+    pid: number,
+    path: string | undefined,
+    theirs: () => readonly HierarchyMount[],
+    cache: ScanCache,
+  ): PressureReading {
+    if (this.#ours.unified.length === 0) {
+      return this.#systemPressure("cgroup v1 keeps no pressure figures per cgroup", cache);
     }
+    if (path === undefined) {
+      return this.#systemPressure(`no cgroup2 line in ${this.#procfs}/${pid}/cgroup`, cache);
+    }
+    const problems: string[] = [];
+    const location = this.#locate("cgroup2", path, this.#ours.unified, theirs, cache, problems);
+    if (location === undefined) {
+      return { source: "", note: "", variables: withPressure({}), found: false, problems };
+    }
+    const dir = location.dir;
+    const reading = this.#readPressure(dir, (r) => `${dir}/${r}.pressure`, "", cache);
+    if (reading.found) return reading;
+    return this.#systemPressure(`no *.pressure files in ${dir} (per-cgroup PSI is off)`, cache);
+  }
+
+  #systemPressure(note: string, cache: ScanCache): PressureReading {
     const system = `${this.#procfs}/pressure`;
-    return this.#readPressure(system, (r) => `${system}/${r}`, cache);
+    const reading = this.#readPressure(system, (r) => `${system}/${r}`, note, cache);
+    return reading.note === note ? reading : { ...reading, note };
   }
 
   #readPressure(
     source: string,
     file: (resource: PressureResource) => string,
+    note: string,
     cache: ScanCache,
   ): PressureReading {
     const cached = cache.pressure.get(source);
     if (cached !== undefined) return cached;
-    const pressure = { memory: zeroPressure(), io: zeroPressure(), cpu: zeroPressure() };
-    let found = false;
+    const pressure: Partial<Record<PressureResource, Pressure>> = {};
+    const missing: string[] = [];
     const problems: string[] = [];
     for (const resource of PRESSURE_RESOURCES) {
       const path = file(resource);
       try {
         const text = readIfExists(path);
-        if (text === undefined) continue;
-        found = true;
-        pressure[resource] = parsePressure(text);
+        if (text === undefined) missing.push(path);
+        else pressure[resource] = parsePressure(text);
       } catch (err) {
-        found = true;
         problems.push(describe(path, err));
       }
     }
-    const reading = { source, variables: withPressure(pressure), found, problems };
+    const found = missing.length < PRESSURE_RESOURCES.length;
+    // Some files but not all: the missing ones are unreadable, not quiet.
+    if (found || note !== "") problems.push(...missing.map((path) => `${path}: not found`));
+    const reading = { source, note, variables: withPressure(pressure), found, problems };
     cache.pressure.set(source, reading);
     return reading;
   }

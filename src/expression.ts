@@ -156,7 +156,10 @@ export interface CompiledExpression {
    * Throws {@link ExpressionError} if a referenced variable has no numeric value.
    */
   evaluate(vars: Readonly<Record<string, number>>): number | boolean;
-  /** Whether the value is `true` or a number >= 1; NaN never matches. */
+  /**
+   * Whether the value is `true` or a number >= 1; NaN never matches, and neither does an
+   * expression over a variable that is NaN (unreadable), whatever its operators.
+   */
   matches(vars: Readonly<Record<string, number>>): boolean;
 }
 
@@ -842,6 +845,8 @@ class Compiled implements CompiledExpression {
   }
 
   matches(vars: Readonly<Record<string, number>>): boolean {
+    // An unreadable figure (NaN) makes no claim: `!(memory_usage > 90)` must not fire on it.
+    for (const name of this.variables) if (Number.isNaN(vars[name])) return false;
     const value = this.evaluate(vars);
     return value === true || (typeof value === "number" && value >= 1);
   }

@@ -35,36 +35,54 @@ const SAMPLE_INTERVAL_MS = 250;
 /** The widest command line shown in the table; JSON has it whole. */
 const CMDLINE_WIDTH = 40;
 
+/** What a cell of an unreadable figure shows; JSON has null. */
+const UNREADABLE = "unreadable";
+
+/** A figure's cell: `format`ted, or {@link UNREADABLE} for NaN, never a number. */
+function figure(n: number, format: (n: number) => string): string {
+  return Number.isNaN(n) ? UNREADABLE : format(n);
+}
+
+const fixed2 = (n: number) => n.toFixed(2);
+
 /** The table's columns: a header and how to render a sample's cell. */
 const COLUMNS: readonly { header: string; numeric: boolean; cell: (s: ProcessSample) => string }[] =
   [
     { header: "PID", numeric: true, cell: (s) => String(s.pid) },
     { header: "CMDLINE", numeric: false, cell: (s) => truncate(printable(s.cmdline)) },
-    { header: "MEM_CURRENT", numeric: true, cell: (s) => bytes(s.variables.memory_current) },
-    { header: "MEM_MAX", numeric: true, cell: (s) => bytes(s.variables.memory_max) },
-    { header: "MEM_USAGE", numeric: true, cell: (s) => percent(s.variables.memory_usage) },
+    {
+      header: "MEM_CURRENT",
+      numeric: true,
+      cell: (s) => figure(s.variables.memory_current, bytes),
+    },
+    { header: "MEM_MAX", numeric: true, cell: (s) => figure(s.variables.memory_max, bytes) },
+    { header: "MEM_USAGE", numeric: true, cell: (s) => figure(s.variables.memory_usage, percent) },
     {
       header: "WS_USAGE",
       numeric: true,
-      cell: (s) => percent(s.variables.memory_working_set_usage),
+      cell: (s) => figure(s.variables.memory_working_set_usage, percent),
     },
-    { header: "MEM_GROWTH", numeric: true, cell: (s) => rate(s.variables.memory_growth_rate) },
+    {
+      header: "MEM_GROWTH",
+      numeric: true,
+      cell: (s) => figure(s.variables.memory_growth_rate, rate),
+    },
     {
       header: "TO_LIMIT",
       numeric: true,
-      cell: (s) => seconds(s.variables.memory_seconds_to_limit),
+      cell: (s) => figure(s.variables.memory_seconds_to_limit, seconds),
     },
-    { header: "OOM_SCORE", numeric: true, cell: (s) => String(s.variables.oom_score) },
-    { header: "OOM_ADJ", numeric: true, cell: (s) => String(s.variables.oom_score_adj) },
+    { header: "OOM_SCORE", numeric: true, cell: (s) => figure(s.variables.oom_score, String) },
+    { header: "OOM_ADJ", numeric: true, cell: (s) => figure(s.variables.oom_score_adj, String) },
     {
       header: "MEM_PSI_SOME10",
       numeric: true,
-      cell: (s) => s.variables.memory_pressure_some_avg10.toFixed(2),
+      cell: (s) => figure(s.variables.memory_pressure_some_avg10, fixed2),
     },
     {
       header: "MEM_PSI_FULL10",
       numeric: true,
-      cell: (s) => s.variables.memory_pressure_full_avg10.toFixed(2),
+      cell: (s) => figure(s.variables.memory_pressure_full_avg10, fixed2),
     },
   ];
 
@@ -108,8 +126,8 @@ function seconds(n: number): string {
  * One sample as a JSON object: the identity keys (with `pod_uid` and `container_id` for a
  * Kubernetes container seen from the host), then every expression variable.
  */
-function toJson(sample: ProcessSample): Record<string, string | number> {
-  const out: Record<string, string | number> = {
+function toJson(sample: ProcessSample): Record<string, string | number | string[]> {
+  const out: Record<string, string | number | string[]> = {
     pid: sample.pid,
     cmdline: sample.cmdline,
     start_time: sample.startTime,
@@ -117,23 +135,47 @@ function toJson(sample: ProcessSample): Record<string, string | number> {
   };
   const ids = parseKubernetesIds(sample.source.path);
   if (ids) Object.assign(out, { pod_uid: ids.podUid, container_id: ids.containerId });
+  out.memory_max_scope = sample.source.memoryMaxScope;
+  // An unreadable figure is NaN, which JSON writes as null; `unreadable` says why.
   for (const name of VARIABLE_NAMES) out[name] = sample.variables[name];
+  if (sample.unreadable !== undefined) out.unreadable = sample.unreadable;
   return out;
 }
 
-/** Where one group of processes got its numbers from. */
-function provenance(source: CgroupSource, pids: number[]): string {
+/** What `own` means, in inspect's words. */
+const OWN_SCOPE_TEXT = "own: only the container's own cgroup and below can be seen from this " +
+  "view; a smaller limit set above it (the pod's) would not show";
+
+/** Where one group of processes got its numbers from, and what could not be read. */
+function provenance(source: CgroupSource, samples: ProcessSample[]): string {
+  const pids = samples.map((s) => s.pid);
+  const readable = !Number.isNaN(samples[0].variables.memory_max);
+  const pressure = source.pressureSource === ""
+    ? `(${UNREADABLE})`
+    : source.pressureNote === ""
+    ? source.pressureSource
+    : `${source.pressureSource} (system-wide: ${source.pressureNote})`;
   const lines = [
     `cgroup ${source.path || "(unknown)"} (v${source.version}, ${source.view} view): ` +
     `pid${pids.length === 1 ? "" : "s"} ${pids.join(", ")}`,
-    `  memory dir       ${source.memoryDir || "(not found)"}`,
-    `  limit dir        ${source.limitDir || "(none)"}`,
-    `  pressure source  ${source.pressureSource}`,
+    `  memory dir       ${source.memoryDir || `(${UNREADABLE})`}`,
+    `  limit dir        ${readable ? source.limitDir || "(none)" : `(${UNREADABLE})`}`,
+    `  limit scope      ${
+      source.memoryMaxScope === "own" ? OWN_SCOPE_TEXT : "effective: every limit above was seen"
+    }`,
+    `  pressure source  ${pressure}`,
   ];
   const ids = parseKubernetesIds(source.path);
   if (ids) lines.push(`  kubernetes       pod ${ids.podUid}, container ${ids.containerId}`);
-  if (source.limitDir === "") {
-    lines.push("  no memory limit: memory_max and memory_usage read 0");
+  if (readable && source.limitDir === "") {
+    lines.push(
+      source.memoryMaxScope === "own"
+        ? "  no memory limit of its own: memory_max and memory_usage read 0"
+        : "  no memory limit: memory_max and memory_usage read 0",
+    );
+  }
+  for (const s of samples) {
+    for (const why of s.unreadable ?? []) lines.push(`  unreadable       pid ${s.pid}: ${why}`);
   }
   return lines.join("\n");
 }
@@ -157,14 +199,14 @@ function table(samples: ProcessSample[], note: string): string {
       .join("  ").trimEnd()
   );
   // Processes of one cgroup share their provenance: one block per distinct source.
-  const groups = new Map<string, { source: CgroupSource; pids: number[] }>();
+  const groups = new Map<string, { source: CgroupSource; samples: ProcessSample[] }>();
   for (const s of samples) {
     const key = JSON.stringify(s.source);
-    const group = groups.get(key) ?? { source: s.source, pids: [] };
-    group.pids.push(s.pid);
+    const group = groups.get(key) ?? { source: s.source, samples: [] };
+    group.samples.push(s);
     groups.set(key, group);
   }
-  const blocks = [...groups.values()].map((g) => provenance(g.source, g.pids));
+  const blocks = [...groups.values()].map((g) => provenance(g.source, g.samples));
   return [lines.join("\n"), ...blocks, note].join("\n\n");
 }
 

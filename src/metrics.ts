@@ -279,7 +279,8 @@ export class Metrics {
       }
       tracked.lastSeen = now;
       // Numbers only, so that a scan's samples are not kept alive until the next scrape. A
-      // missing variable shows as NaN rather than the previous scan's value.
+      // missing or unreadable variable (NaN) leaves its series out, rather than the previous
+      // scan's value or 0.
       const names = this.#seriesVariables;
       for (let i = 0; i < names.length; i++) tracked.values[i] = sample.variables[names[i]] ?? NaN;
     }
@@ -332,11 +333,11 @@ export class Metrics {
     this.#unpublished = false;
     for (const { labels, values } of this.#tracked.values()) {
       let i = 0;
-      for (const [gauge] of this.#processGauges) gauge.set(labels, values[i++]);
+      for (const [gauge] of this.#processGauges) show(gauge, labels, values[i++]);
       for (const [gauge] of this.#pressureGauges) {
         for (const severity_level of PRESSURE_SEVERITIES) {
           for (const severity_window of PRESSURE_WINDOWS) {
-            gauge.set({ ...labels, severity_level, severity_window }, values[i++]);
+            show(gauge, { ...labels, severity_level, severity_window }, values[i++]);
           }
         }
       }
@@ -358,6 +359,16 @@ export class Metrics {
       this.#tracked.delete(key);
     }
   }
+}
+
+/** Sets a series, or removes it for an unreadable figure (NaN): absent, never a made-up 0. */
+function show<T extends string>(
+  gauge: Gauge<T>,
+  labels: Partial<Record<T, string>>,
+  value: number,
+): void {
+  if (Number.isNaN(value)) gauge.remove(labels);
+  else gauge.set(labels, value);
 }
 
 /**

@@ -70,7 +70,7 @@ export interface MonitorDeps {
 /** What an alert became, as counted and logged; `reason` is the `oomhero_errors_total` label. */
 type AlertOutcome =
   | { result: "sent" | "dry_run" }
-  | { result: "failed"; reason: string; error: string };
+  | { result: "failed"; reason: string; error: string; cause?: string };
 
 /** Whether a command line passes the include and exclude filters. */
 export function isWatched(cmdline: string, include: RegExp[], exclude: RegExp[]): boolean {
@@ -192,7 +192,12 @@ export class Monitor {
       severity,
       signal,
       outcome.result === "failed"
-        ? { result: "failed", reason: `kill_${outcome.reason}`, error: outcome.reason }
+        ? {
+          result: "failed",
+          reason: `kill_${outcome.reason}`,
+          error: outcome.reason,
+          cause: outcome.cause,
+        }
         : outcome,
     );
   }
@@ -261,6 +266,7 @@ export class Monitor {
       this.#log.log(this.#levelOnce(key, outcome.reason), `${what} failed`, {
         ...fields,
         error: outcome.error,
+        ...(outcome.cause === undefined ? {} : { cause: outcome.cause }),
       });
     } else {
       this.#log.info(

@@ -5,6 +5,13 @@
  */
 import type { Variables } from "./variables.ts";
 
+/**
+ * How far up the tree the limit was seen: `effective`, every ancestor's limit (the host view,
+ * v1's `hierarchical_memory_limit`, or a view that reaches the root); `own`, only the cgroup's own
+ * mount and below (cgroup v2 in a private cgroup namespace): a smaller limit above may exist.
+ */
+export type MemoryMaxScope = "effective" | "own";
+
 /** Where a process's numbers came from, as `inspect` reports it. */
 export interface CgroupSource {
   /** cgroup version of the memory controller that was read. */
@@ -17,8 +24,12 @@ export interface CgroupSource {
   memoryDir: string;
   /** The directory whose cgroup holds the effective limit, or "" when unlimited. */
   limitDir: string;
-  /** The directory of the *.pressure files read, or the system-wide /proc/pressure. */
+  /** Whether memory_max is the effective limit or the container's own. */
+  memoryMaxScope: MemoryMaxScope;
+  /** The directory of the *.pressure files read, the system-wide /proc/pressure, or "". */
   pressureSource: string;
+  /** Why the pressure figures are system-wide; "" when they are the cgroup's own. */
+  pressureNote: string;
 }
 
 /** One process as seen by one scan. */
@@ -33,6 +44,8 @@ export interface ProcessSample {
   firstArg: string;
   /** Where the numbers came from. */
   source: CgroupSource;
-  /** The value of every expression variable. */
+  /** The value of every expression variable; NaN for one that could not be read. */
   variables: Variables;
+  /** Why some figures could not be read, when any could not. */
+  unreadable?: string[];
 }

@@ -10,7 +10,8 @@ import type { ProcessSample } from "./sample.ts";
 export type SendOutcome =
   | { result: "sent" }
   | { result: "dry_run" }
-  | { result: "failed"; reason: string }
+  /** `cause`, when known, says what to change: EPERM is a missing CAP_KILL. */
+  | { result: "failed"; reason: string; cause?: string }
   /** The process exited or its pid was reused since the scan: nothing was sent. */
   | { result: "gone" }
   /** pid 1 or oomhero itself: never signalled. */
@@ -38,6 +39,16 @@ export function killErrorReason(e: unknown): string {
   return m ? m[1] : String((e as Error)?.message ?? e);
 }
 
+/**
+ * What a failed `kill` means for the deployment. EPERM: the target belongs to another user and
+ * oomhero lacks CAP_KILL, the capability that lifts that rule.
+ */
+export function killErrorCause(reason: string): string | undefined {
+  return reason === "EPERM"
+    ? "oomhero lacks CAP_KILL, which signalling a process of another user needs"
+    : undefined;
+}
+
 /** Sends `signal` to the process of `sample` if it is still the same process. */
 export function sendSignal(
   sample: ProcessSample,
@@ -58,6 +69,8 @@ export function sendSignal(
   } catch (e) {
     const reason = killErrorReason(e);
     // ESRCH: it exited between the start-time check and the kill.
-    return reason === "ESRCH" ? { result: "gone" } : { result: "failed", reason };
+    if (reason === "ESRCH") return { result: "gone" };
+    const cause = killErrorCause(reason);
+    return cause === undefined ? { result: "failed", reason } : { result: "failed", reason, cause };
   }
 }

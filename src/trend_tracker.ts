@@ -5,7 +5,18 @@
  */
 import { processKey } from "./cooldown.ts";
 import type { ProcessSample } from "./sample.ts";
-import { DELTA_SPAN_MS, firstIndexSince, type MemoryHistory, trendVariables } from "./trend.ts";
+import {
+  DELTA_SPAN_MS,
+  firstIndexSince,
+  type MemoryHistory,
+  NO_TREND,
+  trendVariables,
+} from "./trend.ts";
+
+/** The trend variables of a scan whose memory figures could not be read. */
+const UNREADABLE_TREND = Object.freeze(
+  Object.fromEntries(Object.keys(NO_TREND).map((name) => [name, NaN])),
+);
 
 /** The most samples one process's history holds, whatever the window and loop interval. */
 export const MAX_HISTORY_SAMPLES = 600;
@@ -111,6 +122,11 @@ export class TrendTracker {
         this.#histories.set(key, history);
       }
       const vars = sample.variables;
+      // An unreadable figure is no point on the curve: the trends are unreadable this scan.
+      if (Number.isNaN(vars.memory_current) || Number.isNaN(vars.memory_max)) {
+        Object.assign(vars, UNREADABLE_TREND);
+        continue;
+      }
       history.push(
         nowMs,
         finite(vars.memory_current),

@@ -6,11 +6,14 @@ import {
   joinCgroupPath,
   layoutMounts,
   layoutVersion,
-  locateCgroup,
+  locateHierarchy,
   memoryPath,
+  parseHierarchicalLimit,
   parseInactiveFile,
   parseMemoryBytes,
   parseMemoryLimit,
+  type PathState,
+  resolveUnder,
 } from "../src/cgroup.ts";
 import { fixture } from "./fixture_paths.ts";
 
@@ -95,84 +98,103 @@ Deno.test("memoryPath picks the 0:: line on v2 and the memory line on v1", () =>
   assert.equal(memoryPath(1, { unified: "/u" }), undefined);
 });
 
-Deno.test("locateCgroup: v2 host view is the path under our mount", () => {
-  const { procfs, cgroupfs } = fixture("v2-host");
-  const path = "/kubepods.slice/kubepods-pod1.slice/cri-containerd-aaa.scope";
-  assert.deepEqual(
-    locateCgroup("v2", cgroupfs, `${procfs}/100/root/sys/fs/cgroup`, { unified: path }),
-    {
-      version: 2,
-      view: "host",
-      path,
-      memoryDir: `${cgroupfs}${path}`,
-      memoryRoot: cgroupfs,
-      pressureDir: `${cgroupfs}${path}`,
-    },
-  );
-});
-
-Deno.test("locateCgroup: a path climbing out of our namespace is the container view", () => {
-  const { procfs, cgroupfs } = fixture("v2-container");
-  const root = `${procfs}/20/root/sys/fs/cgroup`;
-  assert.deepEqual(
-    locateCgroup("v2", cgroupfs, root, { unified: "/../cri-containerd-app.scope" }),
-    {
-      version: 2,
-      view: "container",
-      path: "/../cri-containerd-app.scope",
-      memoryDir: root,
-      memoryRoot: root,
-      pressureDir: root,
-    },
-  );
-  // "/" is our own cgroup: the root of our mount.
+Deno.test("parseHierarchicalLimit: the smaller of v1's memory and memory+swap limits", () => {
+  const stat = "cache 1\nhierarchical_memory_limit 314572800\nhierarchical_memsw_limit " +
+    "9223372036854771712\ntotal_cache 1\n";
+  assert.equal(parseHierarchicalLimit(stat), 314572800);
   assert.equal(
-    locateCgroup("v2", cgroupfs, `${procfs}/30/root/sys/fs/cgroup`, { unified: "/" }).memoryDir,
-    cgroupfs,
+    parseHierarchicalLimit("hierarchical_memory_limit 400\nhierarchical_memsw_limit 300\n"),
+    300,
+  );
+  assert.equal(parseHierarchicalLimit("hierarchical_memory_limit 9223372036854771712\n"), Infinity);
+  // v2's memory.stat has neither key.
+  assert.equal(parseHierarchicalLimit("anon 1\ninactive_file 2\n"), undefined);
+  assert.throws(() => parseHierarchicalLimit("hierarchical_memory_limit lots\n"), /is "lots"/);
+});
+
+Deno.test("resolveUnder: a cgroup path below a mount's root, never above it", () => {
+  const whole = { dir: "/sys/fs/cgroup", root: "/" };
+  assert.equal(resolveUnder(whole, "/"), "/sys/fs/cgroup");
+  assert.equal(resolveUnder(whole, "/a/b/"), "/sys/fs/cgroup/a/b");
+  // A path outside our cgroup namespace is not in our tree.
+  assert.equal(resolveUnder(whole, "/../app"), undefined);
+  // A container's mount of its own cgroup, as a sidecar in a cgroup namespace beside it sees it.
+  const app = { dir: "/proc/7/root/sys/fs/cgroup", root: "/../app" };
+  assert.equal(resolveUnder(app, "/../app"), app.dir);
+  assert.equal(resolveUnder(app, "/../app/sub"), `${app.dir}/sub`);
+  assert.equal(resolveUnder(app, "/../application"), undefined);
+  assert.equal(resolveUnder(app, "/../other"), undefined);
+  assert.equal(resolveUnder(app, "/"), undefined);
+});
+
+/** A path-state function over a fixed set of present and denied directories. */
+function states(present: string[], denied: string[] = []): (path: string) => PathState {
+  return (path) => present.includes(path) ? "present" : denied.includes(path) ? "denied" : "absent";
+}
+
+const OURS = [{ dir: "/sys/fs/cgroup", root: "/" }];
+const APP_MOUNT = [{ dir: "/proc/7/root/sys/fs/cgroup", root: "/../app" }];
+const notCalled = () => {
+  throw new Error("the container view was read although the host view had the cgroup");
+};
+
+Deno.test("locateHierarchy: the host view first, without reading the process's mounts", () => {
+  assert.deepEqual(
+    locateHierarchy("memory", "/kubepods/a", OURS, notCalled, states(["/sys/fs/cgroup/kubepods/a"])),
+    { view: "host", dir: "/sys/fs/cgroup/kubepods/a", root: "/sys/fs/cgroup" },
+  );
+  // Our own container's cgroup, bind-mounted as our /sys/fs/cgroup (runc on v1).
+  const bound = [{ dir: "/sys/fs/cgroup/memory", root: "/kubepods/pod1/sidecar" }];
+  assert.deepEqual(
+    locateHierarchy(
+      "memory",
+      "/kubepods/pod1/sidecar/sub",
+      bound,
+      notCalled,
+      states(["/sys/fs/cgroup/memory/sub"]),
+    ),
+    { view: "host", dir: "/sys/fs/cgroup/memory/sub", root: "/sys/fs/cgroup/memory" },
   );
 });
 
-Deno.test("locateCgroup: v1 without a cgroup namespace falls back to the container view", () => {
-  const { procfs, cgroupfs } = fixture("v1-container");
-  const root = `${procfs}/50/root/sys/fs/cgroup`;
-  const cgroups = { memory: "/kubepods/burstable/pod-1/app" };
-  assert.deepEqual(locateCgroup("v1", cgroupfs, root, cgroups), {
-    version: 1,
-    view: "container",
-    path: "/kubepods/burstable/pod-1/app",
-    memoryDir: `${root}/memory`,
-    memoryRoot: `${root}/memory`,
-    pressureDir: undefined,
-  });
+Deno.test("locateHierarchy: the container view follows the process below its mount's root", () => {
+  const sub = "/proc/7/root/sys/fs/cgroup/sub";
+  assert.deepEqual(
+    locateHierarchy("memory", "/../app/sub", OURS, () => APP_MOUNT, states([sub])),
+    { view: "container", dir: sub, root: APP_MOUNT[0].dir },
+  );
 });
 
-Deno.test("locateCgroup: hybrid reads memory from v1 and pressure from unified/", () => {
-  const { procfs, cgroupfs } = fixture("hybrid-host");
-  const cgroups = { memory: "/user.slice/app", unified: "/user.slice/app.scope" };
-  assert.deepEqual(locateCgroup("hybrid", cgroupfs, `${procfs}/60/root/sys/fs/cgroup`, cgroups), {
-    version: 1,
-    view: "host",
-    path: "/user.slice/app",
-    memoryDir: `${cgroupfs}/memory/user.slice/app`,
-    memoryRoot: `${cgroupfs}/memory`,
-    pressureDir: `${cgroupfs}/unified/user.slice/app.scope`,
-  });
-  // A unified path that is not in our tree leaves pressure to the system-wide files.
-  const init = locateCgroup("hybrid", cgroupfs, `${procfs}/1/root/sys/fs/cgroup`, {
-    memory: "/",
-    unified: "/init.scope",
-  });
-  assert.equal(init.pressureDir, undefined);
-});
-
-Deno.test("locateCgroup throws when the cgroup is nowhere to be seen", () => {
-  const { procfs, cgroupfs } = fixture("v2-host");
+Deno.test("locateHierarchy names the real cause when the cgroup cannot be read", () => {
   assert.throws(
-    () => locateCgroup("v2", cgroupfs, `${procfs}/999/root/sys/fs/cgroup`, { unified: "/gone" }),
-    /cgroup \/gone is neither under .*v2-host\/cgroup nor at .*\/999\/root\/sys\/fs\/cgroup$/,
+    () => locateHierarchy("memory", "/../app/gone", OURS, () => APP_MOUNT, states([])),
+    {
+      message: "cgroup /../app/gone: /proc/7/root/sys/fs/cgroup/gone not found " +
+        "(removed, or the process moved on)",
+    },
   );
   assert.throws(
-    () => locateCgroup("v1", cgroupfs, `${procfs}/999/root/sys/fs/cgroup`, { unified: "/" }),
-    /no cgroup v1 memory line/,
+    () =>
+      locateHierarchy("memory", "/../app", OURS, () => APP_MOUNT, states([], [APP_MOUNT[0].dir])),
+    { message: "/proc/7/root/sys/fs/cgroup: permission denied" },
+  );
+  assert.throws(
+    () => locateHierarchy("memory", "/../other", OURS, () => APP_MOUNT, states([])),
+    {
+      message: "cgroup /../other is outside the process's own memory cgroup mount " +
+        "(/proc/7/root/sys/fs/cgroup, the cgroup /../app)",
+    },
+  );
+  assert.throws(
+    () => locateHierarchy("memory", "/../app", OURS, () => [], states([])),
+    { message: "cgroup /../app: the process's mount namespace has no memory cgroup mount" },
+  );
+  // What reading the process's mounts found wrong is the message.
+  assert.throws(
+    () =>
+      locateHierarchy("memory", "/../app", OURS, () => {
+        throw new Error("/proc/7/root: permission denied: oomhero lacks CAP_SYS_PTRACE");
+      }, states([])),
+    /CAP_SYS_PTRACE/,
   );
 });

@@ -46,21 +46,25 @@ const reported = (warns: boolean, changes: Record<string, number> = {}): Outcome
   changes,
 });
 
-/** Memory figures as read when the usage file cannot be. */
+/** Memory figures as read when the usage file cannot be: unreadable, never 0. */
 const NO_USAGE = {
-  memory_current: 0,
-  memory_usage: 0,
-  memory_working_set: 0,
-  memory_working_set_usage: 0,
+  memory_current: NaN,
+  memory_usage: NaN,
+  memory_working_set: NaN,
+  memory_working_set_usage: NaN,
 };
 /** Memory figures as read when no limit applies. */
 const NO_LIMIT = { memory_max: 0, memory_usage: 0, memory_working_set_usage: 0 };
-/** The pressure variables of one resource, all 0. */
+/** Memory figures as read when a limit file cannot be: the limit is unknown, not absent. */
+const UNREADABLE_LIMIT = { memory_max: NaN, memory_usage: NaN, memory_working_set_usage: NaN };
+/** Memory figures of a cgroup that cannot be found. */
+const NO_MEMORY = { ...NO_USAGE, ...UNREADABLE_LIMIT };
+/** The pressure variables of one resource, all unreadable. */
 function noPressure(resource: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const severity of ["some", "full"]) {
     for (const window of ["avg10", "avg60", "avg300", "total"]) {
-      out[`${resource}_pressure_${severity}_${window}`] = 0;
+      out[`${resource}_pressure_${severity}_${window}`] = NaN;
     }
   }
   return out;
@@ -145,15 +149,15 @@ const CASES: FileCase[] = [
     ...V2,
     file: "proc/100/oom_score",
     pids: [100],
-    missing: reported(true, { oom_score: 0 }),
-    broken: reported(true, { oom_score: 0 }),
+    missing: reported(true, { oom_score: NaN }),
+    broken: reported(true, { oom_score: NaN }),
   },
   {
     ...V2,
     file: "proc/100/oom_score_adj",
     pids: [100],
-    missing: reported(true, { oom_score_adj: 0 }),
-    broken: reported(true, { oom_score_adj: 0 }),
+    missing: reported(true, { oom_score_adj: NaN }),
+    broken: reported(true, { oom_score_adj: NaN }),
   },
   {
     ...V2,
@@ -162,8 +166,8 @@ const CASES: FileCase[] = [
     missing: skipped(true),
     broken: skipped(true),
     except: {
-      // No cgroup line: memory reads 0 and pressure comes from /proc/pressure.
-      empty: reported(true, { ...NO_USAGE, memory_max: 0, ...SYSTEM_PRESSURE }),
+      // No cgroup line: memory is unreadable and pressure comes from /proc/pressure.
+      empty: reported(true, { ...NO_MEMORY, ...SYSTEM_PRESSURE }),
       // Repeated lines: the last of each kind counts, the same path.
       huge: reported(false),
     },
@@ -179,16 +183,17 @@ const CASES: FileCase[] = [
     ...V2,
     file: `${APP}/memory.max`,
     pids: [100, 101],
-    // The container says "max" anyway: its pod holds the limit.
+    // The container says "max" anyway: its pod holds the limit. Unreadable, no limit is known.
     missing: reported(false),
-    broken: reported(true),
+    broken: reported(true, UNREADABLE_LIMIT),
   },
   {
     ...V2,
     file: "cgroup/kubepods.slice/kubepods-pod1.slice/memory.max",
     pids: [100, 101],
+    // No memory.max: the memory controller is off there, so no limit; a broken one is unknown.
     missing: reported(false, NO_LIMIT),
-    broken: reported(true, NO_LIMIT),
+    broken: reported(true, UNREADABLE_LIMIT),
   },
   {
     ...V2,
@@ -203,7 +208,8 @@ const CASES: FileCase[] = [
     ...V2,
     file: `${APP}/${resource}.pressure`,
     pids: [100, 101],
-    missing: reported(false, noPressure(resource)),
+    // The others are there: this one is unreadable, not quiet.
+    missing: reported(true, noPressure(resource)),
     broken: reported(true, noPressure(resource)),
     except: { huge: reported(false) },
   })),
@@ -212,7 +218,7 @@ const CASES: FileCase[] = [
     // Only pid 102's cgroup has no pressure files of its own.
     file: `proc/pressure/${resource}`,
     pids: [102],
-    missing: reported(false, noPressure(resource)),
+    missing: reported(true, noPressure(resource)),
     broken: reported(true, noPressure(resource)),
     except: { huge: reported(false) },
   })),
@@ -227,8 +233,19 @@ const CASES: FileCase[] = [
     ...V1,
     file: `${V1_MEMORY}/memory.limit_in_bytes`,
     pids: [50],
-    missing: reported(false, NO_LIMIT),
-    broken: reported(true, NO_LIMIT),
+    // memory.stat's hierarchical_memory_limit is the limit the kernel enforces.
+    missing: reported(false),
+    broken: reported(true),
+  },
+  {
+    ...V1,
+    file: "proc/50/mountinfo",
+    pids: [50],
+    // Without its mounts the container's cgroup cannot be found: memory unreadable; pressure
+    // is system-wide on v1 anyway.
+    missing: reported(true, NO_MEMORY),
+    broken: reported(true, NO_MEMORY),
+    except: { huge: reported(false) },
   },
   {
     ...V1,
@@ -335,7 +352,8 @@ function baseline(layout: FixtureLayout, selfPid: number): Scans {
 
 /** Warnings as `pid reason`, to compare and count. */
 function warningKeys(scans: Scans): string[] {
-  return scans.warnings.map((w) => `${w.pid} ${w.reason}`);
+  // Only the per-process ones: a line about the view as a whole is not a fault's.
+  return scans.warnings.filter((w) => w.pid !== undefined).map((w) => `${w.pid} ${w.reason}`);
 }
 
 function checkCase(c: FileCase, fault: Fault, got: Scans, before: Scans): void {
@@ -355,7 +373,11 @@ function checkCase(c: FileCase, fault: Fault, got: Scans, before: Scans): void {
 
   const newWarnings = warningKeys(got).filter((w) => !warningKeys(before).includes(w));
   // Once per process and reason, not once per scan; and short.
-  assert.equal(new Set(warningKeys(got)).size, got.warnings.length, `${label}: repeated warning`);
+  assert.equal(
+    new Set(warningKeys(got)).size,
+    got.warnings.filter((w) => w.pid !== undefined).length,
+    `${label}: repeated warning`,
+  );
   for (const w of got.warnings) {
     assert.ok(JSON.stringify(w).length < MAX_WARNING_CHARS, `${label}: long warning`);
   }
@@ -366,8 +388,9 @@ function checkCase(c: FileCase, fault: Fault, got: Scans, before: Scans): void {
   for (const pid of c.pids) {
     const sample = byPid.get(pid);
     const old = beforeByPid.get(pid)!;
+    // A number, or null (NaN through JSON) where the figure is unreadable; never Infinity.
     for (const value of Object.values(sample?.variables ?? {})) {
-      assert.ok(Number.isFinite(value), `${label}: pid ${pid} has ${value}`);
+      assert.ok(value === null || Number.isFinite(value), `${label}: pid ${pid} has ${value}`);
     }
     const warned = newWarnings.some((w) => w.startsWith(`${pid} `));
     const want = expected(c, fault);
@@ -380,7 +403,7 @@ function checkCase(c: FileCase, fault: Fault, got: Scans, before: Scans): void {
     assert.ok(sample !== undefined, `${label}: pid ${pid} should be reported`);
     assert.deepEqual(
       sample.variables,
-      { ...old.variables, ...want.changes },
+      JSON.parse(JSON.stringify({ ...old.variables, ...want.changes })),
       `${label}: pid ${pid}'s variables`,
     );
     assertIdentity(label, sample, old, c.file.endsWith("/cmdline"));

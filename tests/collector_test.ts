@@ -21,6 +21,8 @@ type Line = [number, number, number, number];
 type Psi = Record<"memory" | "io" | "cpu", [Line, Line]>;
 
 const ZERO: Line = [0, 0, 0, 0];
+/** A PSI line whose file could not be read: unreadable, never 0. */
+const UNREAD: Line = [NaN, NaN, NaN, NaN];
 const NO_PSI: Psi = { memory: [ZERO, ZERO], io: [ZERO, ZERO], cpu: [ZERO, ZERO] };
 /** tests/fixtures/<layout>/proc/pressure/*: the same in every layout. */
 const SYSTEM_PSI: Psi = {
@@ -110,7 +112,9 @@ Deno.test("v2 host view: every process with its cgroup's figures", () => {
       path: "/kubepods.slice/kubepods-pod1.slice/cri-containerd-aaa.scope",
       memoryDir: app,
       limitDir: pod,
+      memoryMaxScope: "effective",
       pressureSource: app,
+      pressureNote: "",
     },
     variables: variables({ ...appMemory, oom_score: 680, oom_score_adj: 500 }, appPsi),
   });
@@ -129,7 +133,9 @@ Deno.test("v2 host view: every process with its cgroup's figures", () => {
     path: "/init.scope",
     memoryDir: `${cgroupfs}/init.scope`,
     limitDir: "",
+    memoryMaxScope: "effective",
     pressureSource: `${cgroupfs}/init.scope`,
+    pressureNote: "",
   });
   assert.deepEqual(
     s.get(1)?.variables,
@@ -152,7 +158,9 @@ Deno.test("v2 host view: every process with its cgroup's figures", () => {
     path: "/system.slice/broken.service",
     memoryDir: broken,
     limitDir: broken,
+    memoryMaxScope: "effective",
     pressureSource: `${procfs}/pressure`,
+    pressureNote: `no *.pressure files in ${broken} (per-cgroup PSI is off)`,
   });
   assert.deepEqual(
     s.get(102)?.variables,
@@ -167,7 +175,7 @@ Deno.test("v2 host view: every process with its cgroup's figures", () => {
     }, SYSTEM_PSI),
   );
 
-  // Missing memory.stat; only memory.pressure present: io and cpu read 0.
+  // Missing memory.stat; only memory.pressure present: io and cpu are unreadable.
   const nostat = `${cgroupfs}/system.slice/nostat.service`;
   assert.equal(s.get(103)?.source.pressureSource, nostat);
   assert.deepEqual(
@@ -180,10 +188,15 @@ Deno.test("v2 host view: every process with its cgroup's figures", () => {
       memory_working_set_usage: 50,
       oom_score: 20,
       oom_score_adj: -100,
-    }, { memory: [[4, 3, 2, 444], [1, 0.75, 0.5, 44]], io: [ZERO, ZERO], cpu: [ZERO, ZERO] }),
+    }, {
+      memory: [[4, 3, 2, 444], [1, 0.75, 0.5, 44]],
+      io: [UNREAD, UNREAD],
+      cpu: [UNREAD, UNREAD],
+    }),
   );
 
-  // Malformed oom_score and memory.pressure read 0, the rest is still read.
+  // Malformed oom_score and memory.pressure, missing cpu.pressure: unreadable (NaN), not 0; the
+  // rest is still read.
   assert.deepEqual(
     s.get(106)?.variables,
     variables({
@@ -192,20 +205,23 @@ Deno.test("v2 host view: every process with its cgroup's figures", () => {
       memory_usage: 50,
       memory_working_set: 10485760,
       memory_working_set_usage: 50,
-      oom_score: 0,
+      oom_score: NaN,
       oom_score_adj: 0,
-    }, { memory: [ZERO, ZERO], io: [[0.25, 0, 0, 5], [0, 0, 0, 1]], cpu: [ZERO, ZERO] }),
+    }, { memory: [UNREAD, UNREAD], io: [[0.25, 0, 0, 5], [0, 0, 0, 1]], cpu: [UNREAD, UNREAD] }),
   );
 
   assert.deepEqual(warnings(captured), [
     [102, `${broken}/memory.stat: inactive_file is "lots"`],
     [103, `${nostat}/memory.stat: not found`],
+    [103, `${nostat}/io.pressure: not found`],
+    [103, `${nostat}/cpu.pressure: not found`],
     [106, `${procfs}/106/oom_score: not an integer: "abc"`],
     [
       106,
       `${cgroupfs}/system.slice/badpsi.service/memory.pressure: avg10 is "x" in ` +
       "some avg10=x avg60=0.00 avg300=0.00 total=0",
     ],
+    [106, `${cgroupfs}/system.slice/badpsi.service/cpu.pressure: not found`],
   ]);
   assert.ok(captured.lines.every((l) => l.level === "debug" || l.level === "warn"));
 });
@@ -217,7 +233,7 @@ Deno.test("warnings are given once per process and reason, not once per scan", (
   const first = warnings(captured).length;
   c.scan();
   c.scan();
-  assert.equal(first, 4);
+  assert.equal(first, 7);
   assert.equal(warnings(captured).length, first);
 });
 
@@ -252,7 +268,8 @@ Deno.test("warnings of an exited process are forgotten; its pid warns again when
     cpSync(`${fixture("v2-host").procfs}/103`, `${copy.procfs}/103`, { recursive: true });
     Deno.writeTextFileSync(`${copy.procfs}/103/stat`, stat);
     c.scan();
-    assert.equal(warnings(captured).filter(([pid]) => pid === 103).length, 2);
+    // Three problems (memory.stat, io.pressure, cpu.pressure), warned again for the newcomer.
+    assert.equal(warnings(captured).filter(([pid]) => pid === 103).length, 6);
   } finally {
     Deno.removeSync(copy.dir, { recursive: true });
   }
@@ -276,7 +293,9 @@ Deno.test("v2 container view: a sidecar reads other containers through /proc/<pi
       path: "/../cri-containerd-app.scope",
       memoryDir: app,
       limitDir: app,
+      memoryMaxScope: "own",
       pressureSource: app,
+      pressureNote: "",
     },
     variables: variables({
       memory_current: 314572800,
@@ -301,7 +320,9 @@ Deno.test("v2 container view: a sidecar reads other containers through /proc/<pi
     path: "/../cri-containerd-pause.scope",
     memoryDir: pause,
     limitDir: "",
+    memoryMaxScope: "own",
     pressureSource: `${procfs}/pressure`,
+    pressureNote: `no *.pressure files in ${pause} (per-cgroup PSI is off)`,
   });
   assert.deepEqual(
     s.get(1)?.variables,
@@ -323,7 +344,9 @@ Deno.test("v2 container view: a sidecar reads other containers through /proc/<pi
     path: "/",
     memoryDir: cgroupfs,
     limitDir: cgroupfs,
+    memoryMaxScope: "own",
     pressureSource: cgroupfs,
+    pressureNote: "",
   });
   assert.deepEqual(
     s.get(30)?.variables,
@@ -337,7 +360,12 @@ Deno.test("v2 container view: a sidecar reads other containers through /proc/<pi
       oom_score_adj: 0,
     }, NO_PSI),
   );
-  assert.deepEqual(warnings(captured), []);
+  // v2 in a private cgroup namespace hides the pod's cgroup: said once, with what to do.
+  const warned = captured.lines.filter((l) => l.level === "warn");
+  assert.deepEqual(warned.map((l) => l.msg), [
+    "memory limits set above a container's own cgroup cannot be seen",
+  ]);
+  assert.match(String(warned[0].fix), /host view \(a DaemonSet .*--cgroupfs/);
 });
 
 Deno.test("v1 container view: memory from the container's v1 mount, pressure system-wide", () => {
@@ -358,7 +386,9 @@ Deno.test("v1 container view: memory from the container's v1 mount, pressure sys
       path: "/kubepods/burstable/pod-1/app",
       memoryDir: app,
       limitDir: app,
+      memoryMaxScope: "effective",
       pressureSource: `${procfs}/pressure`,
+      pressureNote: "cgroup v1 keeps no pressure figures per cgroup",
     },
     // total_inactive_file (20 MiB) wins over inactive_file (1 MiB).
     variables: variables({
@@ -406,7 +436,9 @@ Deno.test("hybrid host view: memory from v1, pressure from the unified tree", ()
       path: "/user.slice/app",
       memoryDir: `${cgroupfs}/memory/user.slice/app`,
       limitDir: `${cgroupfs}/memory/user.slice`,
+      memoryMaxScope: "effective",
       pressureSource: `${cgroupfs}/unified/user.slice/app.scope`,
+      pressureNote: "",
     },
     variables: variables({
       memory_current: 268435456,
@@ -430,7 +462,9 @@ Deno.test("hybrid host view: memory from v1, pressure from the unified tree", ()
     path: "/",
     memoryDir: `${cgroupfs}/memory`,
     limitDir: "",
+    memoryMaxScope: "effective",
     pressureSource: `${procfs}/pressure`,
+    pressureNote: `no *.pressure files in ${cgroupfs}/unified/init.scope (per-cgroup PSI is off)`,
   });
   assert.deepEqual(
     s.get(1)?.variables,
@@ -480,10 +514,15 @@ Deno.test("a huge command line is read only up to 64 KiB", () => {
   }
 });
 
-Deno.test("a cgroup that is nowhere to be found warns and reads memory as 0", () => {
+Deno.test("a cgroup that is nowhere to be found is unreadable with its cause, never 0", () => {
   const copy = copyFixture("v2-host");
   try {
     Deno.removeSync(`${copy.cgroupfs}/system.slice/nostat.service`, { recursive: true });
+    // A host process: its mountinfo has the whole cgroup2 tree at /sys/fs/cgroup.
+    Deno.writeTextFileSync(
+      `${copy.procfs}/103/mountinfo`,
+      "30 1 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw\n",
+    );
     const captured = capture();
     const sample = new Collector({ ...copy, log: captured.log, selfPid: 105 }).collect(103);
     assert.deepEqual(sample?.source, {
@@ -492,15 +531,23 @@ Deno.test("a cgroup that is nowhere to be found warns and reads memory as 0", ()
       path: "/system.slice/nostat.service",
       memoryDir: "",
       limitDir: "",
-      pressureSource: `${copy.procfs}/pressure`,
+      memoryMaxScope: "own",
+      pressureSource: "",
+      pressureNote: "",
     });
-    assert.equal(sample?.variables.memory_current, 0);
-    assert.equal(sample?.variables.memory_pressure_some_total, 1000);
-    assert.deepEqual(warnings(captured), [[
-      103,
-      `cgroup /system.slice/nostat.service is neither under ${copy.cgroupfs} ` +
-      `nor at ${copy.procfs}/103/root/sys/fs/cgroup`,
-    ]]);
+    const why = "cgroup /system.slice/nostat.service: " +
+      `${copy.procfs}/103/root/sys/fs/cgroup/system.slice/nostat.service not found ` +
+      "(removed, or the process moved on)";
+    assert.deepEqual(sample?.unreadable, [why]);
+    for (const name of VARIABLE_NAMES) {
+      // Only the process's own files are still read.
+      if (name === "oom_score" || name === "oom_score_adj") continue;
+      if (Object.hasOwn(NO_TREND, name)) continue;
+      assert.ok(Number.isNaN(sample?.variables[name]), `${name} is ${sample?.variables[name]}`);
+    }
+    assert.equal(sample?.variables.oom_score, 20);
+    // Memory and pressure fail for the same reason: one warning.
+    assert.deepEqual(warnings(captured), [[103, why]]);
   } finally {
     Deno.removeSync(copy.dir, { recursive: true });
   }

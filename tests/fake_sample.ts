@@ -31,7 +31,9 @@ export function fakeSample(
       path: "/",
       memoryDir: "/",
       limitDir: "",
+      memoryMaxScope: "effective",
       pressureSource: "/proc/pressure",
+      pressureNote: "",
     },
     variables: fakeVariables(vars),
   };

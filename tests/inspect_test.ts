@@ -16,7 +16,14 @@ Deno.test("inspect --format json: one object per process with exactly the variab
   const out = JSON.parse(await inspect(options("v2-container"), QUIET));
   assert.deepEqual(out.map((p: { pid: number }) => p.pid), [1, 20, 30, 31]);
   for (const p of out) {
-    assert.deepEqual(Object.keys(p), ["pid", "cmdline", "start_time", "cgroup", ...VARIABLE_NAMES]);
+    assert.deepEqual(Object.keys(p), [
+      "pid",
+      "cmdline",
+      "start_time",
+      "cgroup",
+      "memory_max_scope",
+      ...VARIABLE_NAMES,
+    ]);
   }
   const node = out[1];
   assert.deepEqual(
@@ -28,6 +35,8 @@ Deno.test("inspect --format json: one object per process with exactly the variab
   assert.equal(node.memory_usage, 29.296875);
   assert.equal(node.memory_working_set_usage, 24.4140625);
   assert.equal(node.cpu_pressure_full_total, 7);
+  // v2 in a private cgroup namespace: the container's own limit, a pod limit above unseen.
+  assert.equal(node.memory_max_scope, "own");
 });
 
 Deno.test("inspect --pid narrows to those processes and warns about missing ones", async () => {
@@ -67,12 +76,15 @@ Deno.test("inspect --format table: aligned rows, then where each cgroup's number
     "cgroup / (v1, host view): pid 1",
     `  memory dir       ${cgroupfs}/memory`,
     "  limit dir        (none)",
-    `  pressure source  ${procfs}/pressure`,
+    "  limit scope      effective: every limit above was seen",
+    `  pressure source  ${procfs}/pressure (system-wide: no *.pressure files in ` +
+    `${cgroupfs}/unified/init.scope (per-cgroup PSI is off))`,
     "  no memory limit: memory_max and memory_usage read 0",
     "",
     "cgroup /user.slice/app (v1, host view): pid 60",
     `  memory dir       ${cgroupfs}/memory/user.slice/app`,
     `  limit dir        ${cgroupfs}/memory/user.slice`,
+    "  limit scope      effective: every limit above was seen",
     `  pressure source  ${cgroupfs}/unified/user.slice/app.scope`,
     "",
     "growth not measured (--sample 0: one scan): MEM_GROWTH reads 0 and TO_LIMIT never",

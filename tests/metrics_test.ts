@@ -60,7 +60,9 @@ function sample(pid: number, firstArg: string, variables: Variables): ProcessSam
       path: "/kubepods/pod1/c1",
       memoryDir: "/sys/fs/cgroup/kubepods/pod1/c1",
       limitDir: "/sys/fs/cgroup/kubepods/pod1",
+      memoryMaxScope: "effective",
       pressureSource: "/sys/fs/cgroup/kubepods/pod1/c1",
+      pressureNote: "",
     },
     variables,
   };
@@ -258,14 +260,27 @@ Deno.test("values follow every scan", async () => {
   );
 });
 
-Deno.test("a missing variable shows as NaN, not as the previous scan's value", async () => {
+Deno.test("a missing or unreadable figure leaves its series out, not 0 or the previous value", async () => {
   const metrics = new Metrics({ version: "1.2.3" });
   metrics.observeScan([sample(7, "x", distinctVariables(0))], 0.001);
   const partial = distinctVariables(0);
   delete partial.memory_max;
+  partial.memory_pressure_some_avg10 = NaN;
   metrics.observeScan([sample(7, "x", partial)], 0.001);
   const byName = await metricsByName(metrics);
-  assert.ok(Number.isNaN(byName.get("memory_max_bytes")!.values[0].value));
+  assert.deepEqual(byName.get("memory_max_bytes")!.values, []);
+  const memoryPressure = byName.get("memory_pressure")!.values;
+  assert.equal(memoryPressure.length, 7);
+  assert.ok(
+    !memoryPressure.some((v) =>
+      v.labels.severity_level === "some" && v.labels.severity_window === "avg10"
+    ),
+  );
+  // Readable again: the series is back with the new value.
+  metrics.observeScan([sample(7, "x", distinctVariables(3))], 0.001);
+  const again = await metricsByName(metrics);
+  assert.equal(again.get("memory_max_bytes")!.values.length, 1);
+  assert.ok(await metrics.render(null).then((r) => !r.body.includes("NaN")));
 });
 
 Deno.test("default process collectors: only those true under Deno, with true values", async () => {

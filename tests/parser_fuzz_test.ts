@@ -7,13 +7,14 @@
 import assert from "node:assert/strict";
 import {
   ancestors,
-  type CgroupLayout,
   joinCgroupPath,
-  locateCgroup,
+  locateHierarchy,
+  parseHierarchicalLimit,
   parseInactiveFile,
   parseMemoryBytes,
   parseMemoryLimit,
 } from "../src/cgroup.ts";
+import { parseCgroupMounts } from "../src/mountinfo.ts";
 import { parsePressure } from "../src/pressure.ts";
 import { parseCmdline, parseOomScore, parseProcCgroup, parseStatStartTime } from "../src/procfs.ts";
 import { PRESSURE_SEVERITIES, PRESSURE_WINDOWS } from "../src/variables.ts";
@@ -320,6 +321,35 @@ Deno.test("fuzz parseInactiveFile: a finite non-negative byte count or an Error"
   }
 });
 
+Deno.test("fuzz parseHierarchicalLimit: a limit, Infinity, undefined or an Error", () => {
+  fuzz(
+    "parseHierarchicalLimit",
+    seeds(["memory.stat"], []),
+    parseHierarchicalLimit,
+    (v, input) => {
+      if (v !== undefined && v !== Infinity) assertNumber(v, input, { nonNegative: true });
+    },
+    13,
+  );
+});
+
+Deno.test("fuzz parseCgroupMounts: cgroup mounts copied from the input, or an Error", () => {
+  fuzz(
+    "parseCgroupMounts",
+    seeds(["mountinfo"], [`${SELF}/mountinfo`]),
+    parseCgroupMounts,
+    (mounts) => {
+      for (const m of mounts) {
+        assert.ok(m.fsType === "cgroup" || m.fsType === "cgroup2", m.fsType);
+        assert.equal(typeof m.root, "string");
+        assert.equal(typeof m.mountPoint, "string");
+        assert.ok(m.controllers.every((c) => typeof c === "string"));
+      }
+    },
+    14,
+  );
+});
+
 Deno.test("fuzz cgroup path resolution: stays under a mount, never climbs out, terminates", () => {
   const random = prng(11);
   const paths = seeds(["cgroup"], [`${SELF}/cgroup`]).flatMap((text) => {
@@ -330,46 +360,48 @@ Deno.test("fuzz cgroup path resolution: stays under a mount, never climbs out, t
       return [];
     }
   });
-  const layouts: CgroupLayout[] = ["v1", "v2", "hybrid"];
   const host = "/host/sys/fs/cgroup";
   const container = "/proc/42/root/sys/fs/cgroup";
   let located = 0;
   for (let i = 0; i < 5000; i++) {
     // PATH_MAX bounds a real cgroup path.
-    const memory = mutated(paths[i % paths.length], random).slice(0, 4096);
-    const unified = random() < 0.5
-      ? undefined
-      : mutated(paths[(i + 1) % paths.length], random).slice(0, 4096);
-    const layout = layouts[i % layouts.length];
+    const path = mutated(paths[i % paths.length], random).slice(0, 4096);
+    const root = random() < 0.5 ? "/" : mutated(paths[(i + 1) % paths.length], random);
     // Which directories exist is itself random, fixed per path for the call.
-    const answers = new Map<string, boolean>();
-    const exists = (path: string) => {
-      if (!answers.has(path)) answers.set(path, random() < 0.7);
-      return answers.get(path)!;
+    const answers = new Map<string, "present" | "absent" | "denied">();
+    const state = (p: string) => {
+      if (!answers.has(p)) {
+        const r = random();
+        answers.set(p, r < 0.7 ? "present" : r < 0.9 ? "absent" : "denied");
+      }
+      return answers.get(p)!;
     };
     let location;
     try {
-      location = locateCgroup(layout, host, container, { memory, unified }, exists);
+      location = locateHierarchy(
+        "memory",
+        path,
+        [{ dir: host, root: "/" }],
+        () => [{ dir: container, root }],
+        state,
+      );
     } catch (e) {
       assert.ok(e instanceof Error && e.message.length > 0);
       continue;
     }
     located++;
-    const root = location.memoryRoot;
-    assert.ok(root.startsWith(host) || root.startsWith(container), root);
+    const top = location.root;
+    assert.ok(top === host || top === container, top);
     assert.ok(
-      location.memoryDir === root || location.memoryDir.startsWith(`${root}/`),
-      `${location.memoryDir} is outside ${root}`,
+      location.dir === top || location.dir.startsWith(`${top}/`),
+      `${location.dir} is outside ${top}`,
     );
-    assert.ok(!location.memoryDir.split("/").includes(".."), location.memoryDir);
-    if (location.pressureDir !== undefined) {
-      assert.ok(!location.pressureDir.split("/").includes(".."), location.pressureDir);
-    }
-    const chain = ancestors(location.memoryDir, root);
-    assert.ok(chain.length <= location.memoryDir.split("/").length, "ancestors terminates");
-    assert.equal(chain[0], location.memoryDir);
-    if (chain.length > 1) assert.equal(chain.at(-1), root);
-    for (const dir of chain) assert.ok(dir === root || dir.startsWith(`${root}/`), dir);
+    assert.ok(!location.dir.split("/").includes(".."), location.dir);
+    const chain = ancestors(location.dir, top);
+    assert.ok(chain.length <= location.dir.split("/").length, "ancestors terminates");
+    assert.equal(chain[0], location.dir);
+    if (chain.length > 1) assert.equal(chain.at(-1), top);
+    for (const dir of chain) assert.ok(dir === top || dir.startsWith(`${top}/`), dir);
   }
   assert.ok(located > 500, `only ${located} of 5000 paths resolved`);
 });

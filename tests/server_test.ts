@@ -38,7 +38,9 @@ function fixtureSample(): ProcessSample {
       path: "/",
       memoryDir: "/sys/fs/cgroup",
       limitDir: "",
+      memoryMaxScope: "effective",
       pressureSource: "/sys/fs/cgroup",
+      pressureNote: "",
     },
     variables: Object.fromEntries(VARIABLE_NAMES.map((name, i) => [name, i])),
   };

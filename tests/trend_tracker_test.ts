@@ -133,16 +133,28 @@ Deno.test("tracker: 1,000 processes with a full window hold at most `capacity` s
   assert.equal(tracker.size, 0);
 });
 
-Deno.test("tracker: an unreadable (NaN) figure never makes a variable NaN", () => {
+Deno.test("tracker: an unreadable figure makes that scan's trends unreadable, not the history", () => {
   const tracker = new TrendTracker({ windowMs: 5_000, intervalMs: 100 });
+  // The same process with only its readable scans: what the history must hold.
+  const readable = new TrendTracker({ windowMs: 5_000, intervalMs: 100 });
   for (let t = 0; t <= 2_000; t += 100) {
-    const s = sample(3, 30, { current: t % 300 === 0 ? NaN : 10 * MIB + t * 1_000, max: 64 * MIB });
-    s.variables.memory_working_set = NaN;
+    const unreadable = t % 300 === 0;
+    const figures = { current: unreadable ? NaN : 10 * MIB + t * 1_000, max: 64 * MIB };
+    const s = sample(3, 30, figures);
     tracker.update([s], t);
     for (const [name, value] of Object.entries(trends(s))) {
-      assert.ok(Number.isFinite(value), `${name} at ${t} ms is ${value}`);
+      if (unreadable) assert.ok(Number.isNaN(value), `${name} at ${t} ms is ${value}`);
+      else assert.ok(Number.isFinite(value), `${name} at ${t} ms is ${value}`);
     }
+    if (unreadable) continue;
+    const twin = sample(3, 30, figures);
+    readable.update([twin], t);
+    assert.deepEqual(trends(s), trends(twin), `at ${t} ms`);
   }
+  // An unreadable limit leaves nothing to measure the distance to either.
+  const s = sample(3, 30, { current: 10 * MIB, max: NaN });
+  tracker.update([s], 2_100);
+  assert.ok(Number.isNaN(s.variables.memory_seconds_to_limit));
 });
 
 Deno.test("monitor: a growing process is warned by memory_seconds_to_limit long before 90 %", async () => {
