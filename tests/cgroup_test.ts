@@ -140,7 +140,13 @@ const notCalled = () => {
 
 Deno.test("locateHierarchy: the host view first, without reading the process's mounts", () => {
   assert.deepEqual(
-    locateHierarchy("memory", "/kubepods/a", OURS, notCalled, states(["/sys/fs/cgroup/kubepods/a"])),
+    locateHierarchy(
+      "memory",
+      "/kubepods/a",
+      OURS,
+      notCalled,
+      states(["/sys/fs/cgroup/kubepods/a"]),
+    ),
     { view: "host", dir: "/sys/fs/cgroup/kubepods/a", root: "/sys/fs/cgroup" },
   );
   // Our own container's cgroup, bind-mounted as our /sys/fs/cgroup (runc on v1).
