@@ -230,8 +230,19 @@ export function locateHierarchy(
         throw new Error(`cgroup ${path}: ${dir} not found (removed, or the process moved on)`);
     }
   }
+  const [first] = mounts;
+  // A mount of an ancestor of our namespace's root (`/../..`: the host's whole tree) holds a
+  // path that meets ours below that ancestor, through names our namespace does not show.
+  const climbs = (p: string) => segments(p).filter((s) => s === "..").length;
+  if (segments(first.root).every((s) => s === "..") && climbs(first.root) > climbs(path)) {
+    throw new Error(
+      `cgroup ${path} cannot be found under the process's ${what} cgroup mount ` +
+        `(${first.dir}, the cgroup ${first.root}): they meet above our cgroup namespace, ` +
+        "whose names it hides; the host cgroup namespace sees it",
+    );
+  }
   throw new Error(
     `cgroup ${path} is outside the process's own ${what} cgroup mount ` +
-      `(${mounts[0].dir}, the cgroup ${mounts[0].root})`,
+      `(${first.dir}, the cgroup ${first.root})`,
   );
 }

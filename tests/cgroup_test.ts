@@ -191,6 +191,18 @@ Deno.test("locateHierarchy names the real cause when the cgroup cannot be read",
         "(/proc/7/root/sys/fs/cgroup, the cgroup /../app)",
     },
   );
+  // The host's whole tree, mounted by a process in the host's namespaces, seen from a private one.
+  assert.throws(
+    () =>
+      locateHierarchy(
+        "memory",
+        "/../pause",
+        OURS,
+        () => [{ dir: "/proc/1/root/x", root: "/../.." }],
+        states([]),
+      ),
+    /they meet above our cgroup namespace, whose names it hides/,
+  );
   assert.throws(
     () => locateHierarchy("memory", "/../app", OURS, () => [], states([])),
     { message: "cgroup /../app: the process's mount namespace has no memory cgroup mount" },

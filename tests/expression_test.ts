@@ -218,6 +218,24 @@ Deno.test("matches: true, or a number >= 1; never NaN", () => {
   }
 });
 
+Deno.test("matches: an expression over an unreadable (NaN) variable never fires", () => {
+  const unreadable = { ...SAMPLE, memory_usage: NaN };
+  for (
+    const source of [
+      "memory_usage > 90",
+      "!(memory_usage > 90)",
+      "memory_usage != 50",
+      "memory_usage > 90 || 1",
+      "memory_usage == memory_usage || oom_score >= 0",
+    ]
+  ) {
+    const compiled = compileExpression(source, VARIABLE_NAMES);
+    assert.equal(compiled.matches(unreadable), false, source);
+  }
+  // A variable the expression does not name does not matter.
+  assert.equal(compileExpression("oom_score >= 0", VARIABLE_NAMES).matches(unreadable), true);
+});
+
 Deno.test("the translation keeps !=, nests ! and never emits the library's || or !", () => {
   const translate = (source: string) => toExprEvalSyntax(parseExpression(source, VARIABLE_NAMES));
   assert.equal(translate("1 != 2"), "(1 != 2)");

@@ -343,6 +343,10 @@ Deno.test({
       const failures = oomhero.log.filter((l) => / WARN .*signal failed/.test(l));
       assert.equal(failures.length, 1, oomhero.describe());
       assert.match(failures[0], new RegExp(`pid=${target.pid} .*error=EPERM`));
+      assert.match(
+        failures[0],
+        /cause="oomhero lacks CAP_KILL, which signalling a process of another user needs"/,
+      );
       assert.equal((await oomhero.get("/healthz")).status, 200);
       assert.ok(await running(target), "the target was not signalled");
       assert.deepEqual(oomhero.log.filter((l) => / ERROR /.test(l)), []);
