@@ -170,13 +170,41 @@ function segments(path: string): string[] {
   return path.split("/").filter((s) => s !== "" && s !== ".");
 }
 
+/** How many levels a cgroup path climbs above our cgroup namespace's root. */
+function climbs(parts: readonly string[]): number {
+  let ups = 0;
+  while (parts[ups] === "..") ups++;
+  return ups;
+}
+
+/**
+ * `path` from the anchor `above.length` levels over our namespace's root, whose names down to
+ * that root are `above`; undefined when it climbs higher than that.
+ */
+function fromAnchor(parts: readonly string[], above: readonly string[]): string[] | undefined {
+  const ups = climbs(parts);
+  if (ups > above.length) return undefined;
+  return [...above.slice(0, above.length - ups), ...parts.slice(ups)];
+}
+
 /**
  * The directory of cgroup `path` under `mount`, or undefined when the path is not below the
- * mount's root: `/../app/sub` under a mount of `/../app` is `<dir>/sub`.
+ * mount's root: `/../app/sub` under a mount of `/../app` is `<dir>/sub`. Paths are relative to
+ * our cgroup namespace and shortened through the nearest common ancestor, so `/../pause` lies
+ * under a mount of the host's whole tree (`/../..`) only given the names of our namespace's
+ * root and its ancestors: `above`, from {@link findSameDirectory}.
  */
-export function resolveUnder(mount: HierarchyMount, path: string): string | undefined {
-  const root = segments(mount.root);
-  const parts = segments(path);
+export function resolveUnder(
+  mount: HierarchyMount,
+  path: string,
+  above: readonly string[] = [],
+): string | undefined {
+  let root = segments(mount.root);
+  let parts = segments(path);
+  const [anchoredRoot, anchoredPath] = [fromAnchor(root, above), fromAnchor(parts, above)];
+  if (anchoredRoot !== undefined && anchoredPath !== undefined) {
+    [root, parts] = [anchoredRoot, anchoredPath];
+  }
   if (parts.length < root.length || root.some((s, i) => parts[i] !== s)) return undefined;
   const rest = parts.slice(root.length);
   if (rest.includes("..")) return undefined;
@@ -207,9 +235,10 @@ export function locateHierarchy(
   ours: readonly HierarchyMount[],
   theirs: () => readonly HierarchyMount[],
   state: (path: string) => PathState = pathState,
+  above: readonly string[] = [],
 ): HierarchyLocation {
   for (const mount of ours) {
-    const dir = resolveUnder(mount, path);
+    const dir = resolveUnder(mount, path, above);
     if (dir !== undefined && state(dir) === "present") {
       return { view: "host", dir, root: mount.dir };
     }
@@ -219,7 +248,7 @@ export function locateHierarchy(
     throw new Error(`cgroup ${path}: the process's mount namespace has no ${what} cgroup mount`);
   }
   for (const mount of mounts) {
-    const dir = resolveUnder(mount, path);
+    const dir = resolveUnder(mount, path, above);
     if (dir === undefined) continue;
     switch (state(dir)) {
       case "present":
@@ -233,16 +262,58 @@ export function locateHierarchy(
   const [first] = mounts;
   // A mount of an ancestor of our namespace's root (`/../..`: the host's whole tree) holds a
   // path that meets ours below that ancestor, through names our namespace does not show.
-  const climbs = (p: string) => segments(p).filter((s) => s === "..").length;
-  if (segments(first.root).every((s) => s === "..") && climbs(first.root) > climbs(path)) {
+  const rootParts = segments(first.root);
+  if (rootParts.every((s) => s === "..") && climbs(rootParts) > climbs(segments(path))) {
     throw new Error(
       `cgroup ${path} cannot be found under the process's ${what} cgroup mount ` +
         `(${first.dir}, the cgroup ${first.root}): they meet above our cgroup namespace, ` +
-        "whose names it hides; the host cgroup namespace sees it",
+        "whose names it hides; mount the host's cgroupfs beside ours to see them",
     );
   }
   throw new Error(
     `cgroup ${path} is outside the process's own ${what} cgroup mount ` +
       `(${first.dir}, the cgroup ${first.root})`,
   );
+}
+
+/** The most directories {@link findSameDirectory} looks at: a node's whole tree, bounded. */
+const SEARCH_LIMIT = 20_000;
+
+/**
+ * The names of the directory `depth` levels below `top` that is `target` itself (same device
+ * and inode: one cgroup seen through two mounts), or undefined. This is how a process in a
+ * private cgroup namespace with the host's tree mounted learns where its namespace's root is in
+ * that tree: the kernel shows every path relative to the namespace, never the names above it.
+ */
+export function findSameDirectory(
+  top: string,
+  depth: number,
+  target: { dev: number; ino: number | null },
+): string[] | undefined {
+  let level: string[][] = [[]];
+  let seen = 0;
+  for (let d = 0; d < depth; d++) {
+    const next: string[][] = [];
+    for (const names of level) {
+      try {
+        for (const entry of Deno.readDirSync([top, ...names].join("/"))) {
+          // A kernfs tree has no links; a copied one may link a directory in.
+          if (!entry.isDirectory && !entry.isSymlink) continue;
+          if (++seen > SEARCH_LIMIT) return undefined;
+          next.push([...names, entry.name]);
+        }
+      } catch {
+        // Removed meanwhile, or not ours to read: not the one.
+      }
+    }
+    level = next;
+  }
+  return level.find((names) => {
+    try {
+      const info = Deno.statSync([top, ...names].join("/"));
+      return info.dev === target.dev && info.ino !== null && info.ino === target.ino;
+    } catch {
+      return false;
+    }
+  });
 }

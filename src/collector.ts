@@ -8,6 +8,7 @@ import {
   type CgroupLayout,
   type CgroupVersion,
   detectLayout,
+  findSameDirectory,
   type HierarchyLocation,
   type HierarchyMount,
   layoutMounts,
@@ -94,6 +95,13 @@ interface PressureReading {
   /** Whether any of the three files exists: a cgroup without them falls back to system-wide. */
   found: boolean;
   problems: string[];
+}
+
+/** Our cgroupfs mounts, and where our cgroup namespace's root is in the widest tree we see. */
+interface OwnMounts {
+  memory: HierarchyMount[];
+  unified: HierarchyMount[];
+  above: { memory: string[]; unified: string[] };
 }
 
 /** The cgroup mounts of one process's mount namespace, or why they cannot be used. */
@@ -228,8 +236,12 @@ export class Collector {
   #layout!: CgroupLayout;
   /** Set when a cgroup read failed: the layout is detected again before the next read. */
   #layoutSuspect = false;
-  /** Our own cgroup mounts, the host view; rebuilt when the layout changes. */
-  #ours!: { memory: HierarchyMount[]; unified: HierarchyMount[] };
+  /**
+   * Our own cgroup mounts, the host view, and per hierarchy the names of our cgroup namespace's
+   * root under the highest tree we have mounted ({@link findSameDirectory}); rebuilt when the
+   * layout changes.
+   */
+  #ours!: OwnMounts;
   /** Other processes' cgroup mounts by pid and start time: mounts outlive scans, not processes. */
   readonly #mounts = new Map<string, ProcessMounts>();
   /** Whether the "limits above cannot be seen" line was logged: once is enough. */
@@ -273,7 +285,7 @@ export class Collector {
    * from /proc/<pid>/cgroup are found below that root. Without a mountinfo entry (a copied
    * tree, as in tests) the mount is taken for the whole hierarchy.
    */
-  #ownMounts(): { memory: HierarchyMount[]; unified: HierarchyMount[] } {
+  #ownMounts(): OwnMounts {
     let mounts: CgroupMount[] = [];
     try {
       mounts = parseCgroupMounts(readKernelFile(`${this.#procfs}/self/mountinfo`));
@@ -293,7 +305,45 @@ export class Collector {
       const entry = hierarchyMounts(mounts, hierarchy, version).find((m) => m.mountPoint === real);
       return [{ dir, root: entry?.root ?? "/" }];
     };
-    return { memory: mount(dirs.memory, "memory"), unified: mount(dirs.unified, "unified") };
+    const memoryAbove = this.#namespaceRoot(hierarchyMounts(mounts, "memory", version));
+    return {
+      memory: mount(dirs.memory, "memory"),
+      unified: mount(dirs.unified, "unified"),
+      above: {
+        memory: memoryAbove,
+        // On v2 both are the one cgroup2 tree.
+        unified: dirs.unified === undefined
+          ? []
+          : version === 2
+          ? memoryAbove
+          : this.#namespaceRoot(hierarchyMounts(mounts, "unified", version)),
+      },
+    };
+  }
+
+  /**
+   * Where our cgroup namespace's root is, as names below the widest tree of one hierarchy that
+   * we have mounted (the host's, bind-mounted into a private cgroup namespace): found by the
+   * inode of our own mount of that root. Empty when we mount no such tree or none of our root.
+   */
+  #namespaceRoot(mounts: readonly CgroupMount[]): string[] {
+    const climbsOnly = (root: string) => root.split("/").every((s) => s === "" || s === "..");
+    const own = mounts.find((m) => m.root === "/");
+    const widest = mounts.filter((m) => m.root !== "/" && climbsOnly(m.root))
+      .sort((a, b) => b.root.length - a.root.length)[0];
+    if (own === undefined || widest === undefined) return [];
+    let names: string[] | undefined;
+    try {
+      const depth = widest.root.split("/").filter((s) => s === "..").length;
+      names = findSameDirectory(widest.mountPoint, depth, Deno.statSync(own.mountPoint));
+    } catch {
+      names = undefined;
+    }
+    this.#log.debug("cgroup namespace root", {
+      tree: widest.mountPoint,
+      names: names?.join("/") ?? "(not found)",
+    });
+    return names ?? [];
   }
 
   /** The cgroup layout in use: `v1`, `v2` or `hybrid`. */
@@ -503,7 +553,7 @@ export class Collector {
     if (path === undefined) {
       problems.push(`no cgroup v${version} memory line in ${this.#procfs}/${pid}/cgroup`);
     } else {
-      location = this.#locate("memory", path, this.#ours.memory, theirs("memory"), cache, problems);
+      location = this.#locate("memory", path, theirs("memory"), cache, problems);
     }
     const memory = location === undefined
       ? UNREADABLE_MEMORY
@@ -547,15 +597,22 @@ export class Collector {
 
   /** {@link locateHierarchy}; undefined, with the cause among `problems`, when it fails. */
   #locate(
-    what: string,
+    what: "memory" | "cgroup2",
     path: string,
-    ours: readonly HierarchyMount[],
     theirs: () => readonly HierarchyMount[],
     cache: ScanCache,
     problems: string[],
   ): HierarchyLocation | undefined {
+    const hierarchy = what === "memory" ? "memory" : "unified";
     try {
-      return locateHierarchy(what, path, ours, theirs, (p) => cache.state(p));
+      return locateHierarchy(
+        what,
+        path,
+        this.#ours[hierarchy],
+        theirs,
+        (p) => cache.state(p),
+        this.#ours.above[hierarchy],
+      );
     } catch (err) {
       this.#layoutSuspect = true;
       problems.push(err instanceof Error ? err.message : String(err));
@@ -693,7 +750,7 @@ export class Collector {
       return this.#systemPressure(`no cgroup2 line in ${this.#procfs}/${pid}/cgroup`, cache);
     }
     const problems: string[] = [];
-    const location = this.#locate("cgroup2", path, this.#ours.unified, theirs, cache, problems);
+    const location = this.#locate("cgroup2", path, theirs, cache, problems);
     if (location === undefined) {
       return { source: "", note: "", variables: withPressure({}), found: false, problems };
     }

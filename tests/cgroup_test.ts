@@ -3,6 +3,7 @@ import {
   ancestors,
   type CgroupLayout,
   detectLayout,
+  findSameDirectory,
   joinCgroupPath,
   layoutMounts,
   layoutVersion,
@@ -125,6 +126,39 @@ Deno.test("resolveUnder: a cgroup path below a mount's root, never above it", ()
   assert.equal(resolveUnder(app, "/../application"), undefined);
   assert.equal(resolveUnder(app, "/../other"), undefined);
   assert.equal(resolveUnder(app, "/"), undefined);
+});
+
+Deno.test("resolveUnder: through the host's whole tree, given our namespace root's names", () => {
+  const host = { dir: "/host/sys/fs/cgroup", root: "/../../.." };
+  const above = ["kubepods", "pod1", "sidecar"];
+  assert.equal(
+    resolveUnder(host, "/../app/sub", above),
+    "/host/sys/fs/cgroup/kubepods/pod1/app/sub",
+  );
+  assert.equal(resolveUnder(host, "/", above), "/host/sys/fs/cgroup/kubepods/pod1/sidecar");
+  assert.equal(
+    resolveUnder(host, "/../../../system.slice", above),
+    "/host/sys/fs/cgroup/system.slice",
+  );
+  // Without the names the meeting point is unknown.
+  assert.equal(resolveUnder(host, "/../app"), undefined);
+  // Higher than the names reach: not under the mount.
+  assert.equal(
+    resolveUnder({ dir: "/d", root: "/../.." }, "/../../../x", ["pod1", "sidecar"]),
+    undefined,
+  );
+});
+
+Deno.test("findSameDirectory finds a directory by inode, a given depth down", () => {
+  const top = Deno.makeTempDirSync({ prefix: "oomhero-same-" });
+  try {
+    for (const dir of ["a/x", "a/y", "b/x"]) Deno.mkdirSync(`${top}/${dir}`, { recursive: true });
+    assert.deepEqual(findSameDirectory(top, 2, Deno.statSync(`${top}/b/x`)), ["b", "x"]);
+    assert.equal(findSameDirectory(top, 1, Deno.statSync(`${top}/b/x`)), undefined);
+    assert.deepEqual(findSameDirectory(top, 0, Deno.statSync(top)), []);
+  } finally {
+    Deno.removeSync(top, { recursive: true });
+  }
 });
 
 /** A path-state function over a fixed set of present and denied directories. */

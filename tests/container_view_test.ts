@@ -173,6 +173,24 @@ Deno.test("v2: a host process seen from a private cgroup namespace has every lim
     assert.deepEqual(warned(lines), []);
   }));
 
+Deno.test("v2: with the node's cgroup2 tree mounted beside ours, the pod's limit is seen", () =>
+  withPod({ layout: "v2", podLimit: 300 * MIB, hostTree: true }, (pod) => {
+    const lines: Record<string, unknown>[] = [];
+    const s = pod.scan(pod.collector(lines, `${pod.dir}/host`));
+    const app = s.get(APP_PID)!;
+    assert.equal(app.source.view, "host");
+    assert.equal(app.source.memoryDir, `${pod.dir}/host/kubepods/pod1/app`);
+    assert.equal(app.variables.memory_max, 300 * MIB);
+    assert.equal(app.variables.memory_usage, 50);
+    assert.equal(app.source.limitDir, `${pod.dir}/host/kubepods/pod1`);
+    assert.equal(app.source.memoryMaxScope, "effective");
+    assert.equal(app.variables.memory_pressure_some_avg10, PSI_TAG.app);
+    // Our own container, through the same tree.
+    assert.equal(s.get(SHELL_PID)!.source.memoryDir, `${pod.dir}/host/kubepods/pod1/sidecar`);
+    assert.equal(s.get(SHELL_PID)!.variables.memory_max, 300 * MIB);
+    assert.deepEqual(lines.filter((l) => l.level === "warn"), []);
+  }));
+
 Deno.test("inspect says what a v2 container view cannot see, in words and in JSON", async () => {
   await withPod({ layout: "v2", podLimit: 300 * MIB }, async (pod) => {
     const options = {

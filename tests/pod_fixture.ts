@@ -48,6 +48,11 @@ export interface PodSpec {
   appChildren?: Record<string, number | undefined>;
   /** Where the application process is, below its container's cgroup: "" or a child's name. */
   appAt?: string;
+  /**
+   * v2 only: the node's whole cgroup2 tree is also mounted into oomhero's container, at
+   * `<dir>/host`, with the pod's and the containers' cgroups in it as they are.
+   */
+  hostTree?: boolean;
 }
 
 /** A built pod; `dir` holds both trees. */
@@ -64,8 +69,8 @@ export interface Pod {
   moveOut(name: string): void;
   /** Makes /proc/<app>/root refuse us, as the kernel does without CAP_SYS_PTRACE. */
   lockRoot(): void;
-  /** A collector over the trees, logging to `lines`. */
-  collector(lines: Record<string, unknown>[]): Collector;
+  /** A collector over the trees (our cgroupfs or another), logging to `lines`. */
+  collector(lines: Record<string, unknown>[], cgroupfs?: string): Collector;
   /** One scan, by pid. */
   scan(collector: Collector): Map<number, ProcessSample>;
   /** Removes the trees. */
@@ -256,10 +261,10 @@ export function buildPod(spec: PodSpec): Pod {
       Deno.symlinkSync(real, `${procfs}/${APP_PID}/root`);
       Deno.chmodSync(`${dir}/locked`, 0o000);
     },
-    collector: (lines) =>
+    collector: (lines, ours = cgroupfs) =>
       new Collector({
         procfs,
-        cgroupfs,
+        cgroupfs: ours,
         selfPid: SELF_PID,
         log: new Logger("debug", "json", (l) => lines.push(JSON.parse(l))),
       }),
@@ -274,7 +279,28 @@ export function buildPod(spec: PodSpec): Pod {
     },
   };
   if (layout === "v2") addHostProcess(pod);
+  if (spec.hostTree) addHostTree(pod, appRoot);
   return pod;
+}
+
+/**
+ * The node's cgroup2 tree at `<dir>/host`, mounted beside our own cgroup (as a hostPath volume
+ * would): the pod's cgroup with its limit, and the containers' cgroups, which are the very
+ * directories the containers mount (links here, the same inode as in the kernel).
+ */
+function addHostTree(pod: Pod, appRoot: string): void {
+  const host = `${pod.dir}/host`;
+  write(`${host}/cgroup.controllers`, "memory io cpu\n");
+  v2Dir(`${host}/kubepods`, undefined, USAGE.pod, 0);
+  v2Dir(`${host}/kubepods/pod1`, pod.spec.podLimit, USAGE.pod, 0);
+  Deno.symlinkSync(appRoot, `${host}/kubepods/pod1/app`);
+  Deno.symlinkSync(pod.cgroupfs, `${host}/kubepods/pod1/sidecar`);
+  // From our cgroup namespace (rooted at /kubepods/pod1/sidecar) the host's root is /../../..
+  Deno.writeTextFileSync(
+    `${pod.procfs}/self/mountinfo`,
+    `9 1 0:29 /../../.. ${host} ro - cgroup2 cgroup2 rw\n`,
+    { append: true },
+  );
 }
 
 /**

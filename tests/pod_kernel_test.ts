@@ -72,6 +72,7 @@ const CGROUPS = [
   "sidecar",
   ...CONTAINERS.map((c) => c.name),
   "own/sub",
+  "hostish",
 ];
 
 function createCgroups(): void {
@@ -188,14 +189,24 @@ function kernel(pid: number, cg: string): Kernel {
 /** `inspect --format json --sample 0` run as the pod's sidecar; its JSON and stderr. */
 async function sidecarInspect(
   pause: number,
-  withPtrace: boolean,
+  { ptrace, hostTree }: { ptrace: boolean; hostTree?: string },
 ): Promise<{ json: Record<string, unknown>[]; stderr: string }> {
-  const drop = withPtrace
-    ? []
-    : ["setpriv", "--inh-caps=-sys_ptrace", "--bounding-set=-sys_ptrace"];
-  const inspect = [...drop, ...oomheroArgv(["inspect", "--format", "json", "--sample", "0"])];
+  const drop = ptrace ? [] : ["setpriv", "--inh-caps=-sys_ptrace", "--bounding-set=-sys_ptrace"];
+  const flags = hostTree === undefined ? [] : ["--cgroupfs", hostTree];
+  const inspect = [
+    ...drop,
+    ...oomheroArgv(["inspect", "--format", "json", "--sample", "0", ...flags]),
+  ];
+  // The node's trees, bind-mounted beside the container's own, as a hostPath volume would be.
+  const binds = hostTree === undefined
+    ? ""
+    : `mount --bind ${MEMORY} ${hostTree}/memory && mount --bind ${UNIFIED} ${hostTree}/unified && `;
   const child = spawn(
-    containerArgv(pause, "sidecar", `${CONTAINER_MOUNTS} && exec ${inspect.map(q).join(" ")}`),
+    containerArgv(
+      pause,
+      "sidecar",
+      `${binds}${CONTAINER_MOUNTS} && exec ${inspect.map(q).join(" ")}`,
+    ),
     "piped",
   );
   const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
@@ -258,8 +269,19 @@ Deno.test({
           spawn(containerArgv(pause, c.name, `${CONTAINER_MOUNTS} && exec sleep ${c.marker}`)),
         );
       }
+      // A process of the pod left in the host's mount and cgroup namespaces.
+      const hostish = { name: "hostish", marker: String(880_000 + Deno.pid % 10_000) };
+      started.push(spawn([
+        "nsenter",
+        `--pid=/proc/${pause}/ns/pid`,
+        "sh",
+        "-c",
+        `${join("hostish")} && exec sleep ${hostish.marker}`,
+      ]));
       const pids = new Map<string, number>([["pause", pause]]);
-      for (const c of CONTAINERS) pids.set(c.name, await waitForSleep(c.name, c.marker));
+      for (const c of [...CONTAINERS, hostish]) {
+        pids.set(c.name, await waitForSleep(c.name, c.marker));
+      }
       const everyone = [...CONTAINERS, { name: "pause", marker: pauseMarker }];
       // A container's sleep execs after its mounts: once it runs, the container is set up.
       const byMarker = (json: Record<string, unknown>[], marker: string) =>
@@ -267,7 +289,7 @@ Deno.test({
 
       // Own limit, a limit on the pod only, and a pod limit smaller than the container's.
       const before = new Map(everyone.map((c) => [c.name, kernel(pids.get(c.name)!, c.name)]));
-      const first = await sidecarInspect(pause, true);
+      const first = await sidecarInspect(pause, { ptrace: true });
       for (const c of everyone) {
         assertAgrees(
           byMarker(first.json, c.marker),
@@ -281,6 +303,10 @@ Deno.test({
         [200 * MIB, POD_LIMIT, POD_LIMIT, POD_LIMIT],
       );
       assert.doesNotMatch(first.stderr, /neither|CAP_SYS_PTRACE/);
+      // Its cgroup and its host-wide mounts meet above the sidecar's cgroup namespace.
+      const unseen = byMarker(first.json, hostish.marker)!;
+      assert.equal(unseen.memory_max, null);
+      assert.match(String((unseen.unreadable as string[])[0]), /meet above our cgroup namespace/);
 
       // A move inside the container: into its 128 MiB sub-cgroup.
       const own = CONTAINERS[0];
@@ -289,7 +315,7 @@ Deno.test({
         Deno.writeTextFileSync(`${root}/${POD}/own/sub/cgroup.procs`, `${ownPid}\n`);
       }
       const movedBefore = kernel(ownPid, "own/sub");
-      const second = await sidecarInspect(pause, true);
+      const second = await sidecarInspect(pause, { ptrace: true });
       assertAgrees(
         byMarker(second.json, own.marker),
         movedBefore,
@@ -299,7 +325,7 @@ Deno.test({
       assert.equal(byMarker(second.json, own.marker)!.memory_max, SUB_LIMIT);
 
       // Without CAP_SYS_PTRACE: the other containers' figures are unreadable, and why.
-      const third = await sidecarInspect(pause, false);
+      const third = await sidecarInspect(pause, { ptrace: false });
       for (const c of everyone) {
         const seen = byMarker(third.json, c.marker)!;
         assert.equal(seen.memory_max, null, `${c.name}: memory_max`);
@@ -313,9 +339,29 @@ Deno.test({
         );
       }
       const warnings = third.stderr.split("\n").filter((l) => /CAP_SYS_PTRACE/.test(l));
-      // Once per process: the three containers and pause.
-      assert.equal(warnings.length, everyone.length, third.stderr);
+      // Once per process: the three containers, pause and the one in the host's namespaces.
+      assert.equal(warnings.length, everyone.length + 1, third.stderr);
       assert.doesNotMatch(third.stderr, /neither/);
+
+      // The node's cgroupfs mounted beside the sidecar's own: every cgroup of the pod in sight.
+      const hostTree = Deno.makeTempDirSync({ prefix: `oomhero-hostcg-${Deno.pid}-` });
+      try {
+        Deno.mkdirSync(`${hostTree}/memory`);
+        Deno.mkdirSync(`${hostTree}/unified`);
+        const where = [...everyone, hostish].map((c) => c.name === "own" ? "own/sub" : c.name);
+        const ready = where.map((cg) => kernel(pids.get(cg.split("/")[0])!, cg));
+        const fourth = await sidecarInspect(pause, { ptrace: true, hostTree });
+        [...everyone, hostish].forEach((c, i) =>
+          assertAgrees(
+            byMarker(fourth.json, c.marker),
+            ready[i],
+            kernel(pids.get(c.name)!, where[i]),
+            where[i],
+          )
+        );
+      } finally {
+        Deno.removeSync(hostTree, { recursive: true });
+      }
     } finally {
       // SIGKILL to the first unshare's parent shell chain ends pause, and with pid 1 the pod.
       for (const child of started) {
