@@ -246,6 +246,8 @@ export class Collector {
   readonly #mounts = new Map<string, ProcessMounts>();
   /** Whether the "limits above cannot be seen" line was logged: once is enough. */
   #ownScopeLogged = false;
+  /** Whether the "pressure is system-wide" line was logged: once too. */
+  #systemPressureLogged = false;
 
   /** Throws a {@link UsageError} when procfs or cgroupfs is not mounted where given. */
   constructor(options: CollectorOptions) {
@@ -761,6 +763,12 @@ export class Collector {
   }
 
   #systemPressure(note: string, cache: ScanCache): PressureReading {
+    if (!this.#systemPressureLogged) {
+      this.#systemPressureLogged = true;
+      this.#log.info("pressure figures are system-wide where the kernel keeps none per cgroup", {
+        why: note,
+      });
+    }
     const system = `${this.#procfs}/pressure`;
     const reading = this.#readPressure(system, (r) => `${system}/${r}`, note, cache);
     return reading.note === note ? reading : { ...reading, note };

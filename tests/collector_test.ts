@@ -67,7 +67,10 @@ function capture(): Captured {
 }
 
 function warnings(c: Captured): [unknown, unknown][] {
-  return c.lines.filter((l) => l.level !== "debug").map((l) => [l.pid, l.reason]);
+  return c.lines.filter((l) => l.level === "warn" && l.pid !== undefined).map((l) => [
+    l.pid,
+    l.reason,
+  ]);
 }
 
 function collector(layout: FixtureLayout, log: Logger, selfPid = 999): Collector {
@@ -223,7 +226,11 @@ Deno.test("v2 host view: every process with its cgroup's figures", () => {
     ],
     [106, `${cgroupfs}/system.slice/badpsi.service/cpu.pressure: not found`],
   ]);
-  assert.ok(captured.lines.every((l) => l.level === "debug" || l.level === "warn"));
+  assert.ok(captured.lines.every((l) => l.level !== "error"));
+  // System-wide pressure (pid 102) is said once, with why.
+  assert.deepEqual(captured.lines.filter((l) => l.level === "info").map((l) => l.why), [
+    `no *.pressure files in ${broken} (per-cgroup PSI is off)`,
+  ]);
 });
 
 Deno.test("warnings are given once per process and reason, not once per scan", () => {
