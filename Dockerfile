@@ -6,9 +6,10 @@
 #   docker buildx build --platform linux/amd64,linux/arm64 -t ghcr.io/oomhero/oomhero:0.1.0 .
 #
 # The compiled binary embeds the runtime of the Deno that compiles it, so this must equal
-# .deno-version (tests/docs_test.ts checks): Deno 2.9.2+ opens a V8 inspector when it receives
-# SIGUSR1, which a sidecar sharing the pod's network namespace must never do.
-ARG DENO_VERSION=2.9.1
+# .deno-version (tests/docs_test.ts checks): `deno run` of Deno 2.9.2+ opens a V8 inspector when
+# it receives SIGUSR1, which a sidecar sharing the pod's network namespace must never do; the
+# runtime deno compile embeds (denort) of this version has no such listener (README, Security).
+ARG DENO_VERSION=2.9.5
 # oomhero's own version, as in deno.json (tests/docs_test.ts checks).
 ARG VERSION=0.1.0
 
@@ -41,6 +42,9 @@ LABEL org.opencontainers.image.title="oomhero" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}"
 COPY --from=build /out/oomhero /oomhero
+# The production environment, one ENV per line of scripts/runtime-env (tests/docs_test.ts checks):
+# glibc's malloc tuned for a small, long-running process (BENCHMARKS.md, issue 13).
+ENV MALLOC_ARENA_MAX=1
 # Root, on purpose: reading another container's /proc/<pid>/root needs CAP_SYS_PTRACE and
 # signalling another user's process needs CAP_KILL, and Kubernetes makes added capabilities
 # effective for root only. Manifests drop every other capability, mount the root filesystem

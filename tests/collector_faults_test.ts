@@ -10,7 +10,8 @@ import type { ProcessSample } from "../src/sample.ts";
 import { asNobody, nobodyUnavailable, openToNobody, type Unprivileged } from "./as_nobody.ts";
 import { type Scans, scanTimes } from "./collector_scans.ts";
 import { copyFixture, type FixtureLayout } from "./fixture_paths.ts";
-import { ROOT, RUNTIME_FLAGS } from "./oomhero_process.ts";
+import { ROOT } from "./oomhero_process.ts";
+import { runtimeArgv } from "../scripts/runtime_flags.ts";
 
 /** Scans per case: a warning repeated per scan would show from the second on. */
 const SCANS = 3;
@@ -316,14 +317,12 @@ function scanAs(
   const out = new Deno.Command(nobody.prefix[0], {
     args: [
       ...nobody.prefix.slice(1),
-      Deno.execPath(),
-      "run",
-      ...RUNTIME_FLAGS,
-      `${ROOT}tests/collector_scans.ts`,
-      roots.procfs,
-      roots.cgroupfs,
-      String(selfPid),
-      String(SCANS),
+      ...runtimeArgv(`${ROOT}tests/collector_scans.ts`, [
+        roots.procfs,
+        roots.cgroupfs,
+        String(selfPid),
+        String(SCANS),
+      ]),
     ],
     env: { ...nobody.env, NO_COLOR: "1" },
     stdout: "piped",

@@ -14,7 +14,13 @@
  */
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
-import { freePort, ROOT, RUNTIME_FLAGS } from "../scripts/runtime_flags.ts";
+import {
+  freePort,
+  ROOT,
+  RUNTIME_ENV,
+  RUNTIME_FLAGS,
+  RUNTIME_LAUNCHER,
+} from "../scripts/runtime_flags.ts";
 
 /**
  * Shared libraries that cc-debian12 provides: glibc's (libc6), libgcc_s (libgcc-s1), libgomp
@@ -49,7 +55,8 @@ const ENTER_ROOT = [
   'mount -o remount,bind,ro "$0"',
   'mount --bind /proc "$0/proc"',
   'mount --rbind /sys/fs/cgroup "$0/sys/fs/cgroup"',
-  `exec env -i DENO_DIR=${DENO_DIR} DENO_NO_UPDATE_CHECK=1 NO_COLOR=1 "$(command -v chroot)" "$0" "$@"`,
+  `exec env -i DENO_DIR=${DENO_DIR} DENO_NO_UPDATE_CHECK=1 NO_COLOR=1 ${RUNTIME_ENV.join(" ")} ` +
+  '"$(command -v chroot)" "$0" "$@"',
 ].join(" && ");
 
 const decoder = new TextDecoder();
@@ -111,8 +118,11 @@ async function buildRoot(dir: string): Promise<string[]> {
 
 /** The command that runs oomhero with `args` inside `root`, in its own mount namespace. */
 function inRoot(root: string, args: string[], namespaces: string[]): Deno.Command {
-  return new Deno.Command("unshare", {
+  // The launcher (SIGUSR1 blocked) starts it all: the mask survives unshare, sh, env and chroot.
+  return new Deno.Command(RUNTIME_LAUNCHER[0], {
     args: [
+      ...RUNTIME_LAUNCHER.slice(1),
+      "unshare",
       "--mount",
       ...namespaces,
       "--propagation",

@@ -12,6 +12,7 @@ import { parseAllDocuments } from "yaml";
 import { parseCommandLine } from "../src/cli.ts";
 import { UsageError } from "../src/usage_error.ts";
 import { ROOT } from "./oomhero_process.ts";
+import { RUNTIME_ENV } from "../scripts/runtime_flags.ts";
 
 /** An oomhero command line found in a file: its arguments after the program name. */
 interface CommandLine {
@@ -243,11 +244,17 @@ Deno.test("docs: the oomhero args of every Kubernetes example parse", () => {
   }
 });
 
-Deno.test("docs: the systemd unit's ExecStart parses", () => {
-  const commands = systemdCommands(SYSTEMD_EXAMPLE, read(SYSTEMD_EXAMPLE));
+Deno.test("docs: the systemd unit's ExecStart parses and its Environment is the runtime's", () => {
+  const unit = read(SYSTEMD_EXAMPLE);
+  const commands = systemdCommands(SYSTEMD_EXAMPLE, unit);
   assert.equal(commands.length, 1);
   assert.ok(commands[0].args.length >= 2, "no arguments read from ExecStart");
   assert.deepEqual(rejected(commands), []);
+  assert.deepEqual(
+    unit.match(/^Environment=.*$/gm)?.map((l) => l.slice("Environment=".length)) ?? [],
+    RUNTIME_ENV,
+    "the unit's Environment= lines are scripts/runtime-env",
+  );
 });
 
 Deno.test("docs: enough command lines are checked that the check means something", () => {
@@ -339,6 +346,11 @@ Deno.test("docs: the Dockerfile builds with the pinned Deno and ships only the b
   assert.match(final, /^USER 0$/m);
   assert.match(final, /^EXPOSE 9000$/m);
   assert.match(final, /^ENTRYPOINT \["\/oomhero"\]$/m);
+  assert.deepEqual(
+    final.match(/^ENV .*$/gm)?.map((l) => l.slice("ENV ".length)) ?? [],
+    RUNTIME_ENV,
+    "the image's ENV lines are scripts/runtime-env",
+  );
   for (const label of ["title", "description", "source", "licenses", "version"]) {
     assert.match(final, new RegExp(`org\\.opencontainers\\.image\\.${label}=`), label);
   }

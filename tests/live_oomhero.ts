@@ -6,7 +6,7 @@
  */
 import { lines } from "../demo/scenario.ts";
 import { freePort } from "../scripts/runtime_flags.ts";
-import { oomheroArgs } from "./oomhero_process.ts";
+import { oomheroArgv } from "./oomhero_process.ts";
 
 export { freePort };
 
@@ -103,7 +103,7 @@ export class LiveOomhero {
     })();
   }
 
-  /** oomhero's pid (the Deno process itself, no wrapper but the prefix's exec). */
+  /** oomhero's pid: the Deno process itself, which the prefix and the launcher exec. */
   get pid(): number {
     return this.process.pid;
   }
@@ -174,8 +174,7 @@ export async function startOomhero(
   const port = options.metrics === false ? 0 : freePort();
   const argv = [
     ...(options.prefix ?? []),
-    Deno.execPath(),
-    ...oomheroArgs([
+    ...oomheroArgv([
       ...args,
       `--metrics-address=${port === 0 ? "" : `127.0.0.1:${port}`}`,
     ]),

@@ -1,16 +1,11 @@
 /**
- * Runs the real CLI as a child process, with exactly the runtime flags that `deno task start`
- * and `deno task compile` use (scripts/runtime-flags).
+ * Runs the real CLI as a child process, exactly as `deno task start` runs it: under the launcher,
+ * with the environment and the runtime flags of scripts/runtime-* (scripts/runtime_flags.ts).
  * @module
  */
 import { oomheroArgv } from "../scripts/runtime_flags.ts";
 
-export { ROOT, RUNTIME_FLAGS } from "../scripts/runtime_flags.ts";
-
-/** The arguments to the Deno binary that run `src/main.ts` like `deno task start`. */
-export function oomheroArgs(args: string[]): string[] {
-  return oomheroArgv(args).slice(1);
-}
+export { oomheroArgv, ROOT, RUNTIME_FLAGS } from "../scripts/runtime_flags.ts";
 
 /** The result of a finished run. */
 export interface CliResult {
@@ -24,8 +19,9 @@ export async function runOomhero(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<CliResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: oomheroArgs(args),
+  const [bin, ...argv] = oomheroArgv(args);
+  const out = await new Deno.Command(bin, {
+    args: argv,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -37,8 +33,9 @@ export async function runOomhero(
 
 /** Starts a long-running oomhero with piped output. */
 export function spawnOomhero(args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: oomheroArgs(args),
+  const [bin, ...argv] = oomheroArgv(args);
+  return new Deno.Command(bin, {
+    args: argv,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -3,7 +3,7 @@
  * printed reason, when `prometheus` is not installed (apt-get install prometheus).
  */
 import assert from "node:assert/strict";
-import { freePort, ROOT, RUNTIME_FLAGS } from "../scripts/runtime_flags.ts";
+import { freePort, oomheroArgv, ROOT } from "../scripts/runtime_flags.ts";
 import { startNamed, stopNamed } from "./named_process.ts";
 
 /** Bound of every wait here; Prometheus's first scrape comes within one 1 s interval. */
@@ -23,6 +23,13 @@ const version = prometheusVersion();
 if (version === undefined) {
   console.log("prometheus_e2e_test: skipped, prometheus is not installed");
 }
+
+/** oomhero's command and arguments, as `deno task start` runs it. */
+function oomheroCommand(args: string[]): [string, string[]] {
+  const [bin, ...rest] = oomheroArgv(args);
+  return [bin, rest];
+}
+
 /** Spawns a command whose stdout and stderr go to `logPath`. */
 async function spawnLogged(
   command: string,
@@ -126,21 +133,21 @@ Deno.test({
     };
     try {
       started.push(
-        await spawnLogged(Deno.execPath(), [
-          "run",
-          ...RUNTIME_FLAGS,
-          "src/main.ts",
-          "--warning",
-          "memory_usage > 1000",
-          "--critical",
-          "memory_usage > 2000",
-          "--loop-interval",
-          "100ms",
-          "--metrics-address",
-          `127.0.0.1:${oomheroPort}`,
-          "--include",
-          marker,
-        ], `${dir}/oomhero.log`),
+        await spawnLogged(
+          ...oomheroCommand([
+            "--warning",
+            "memory_usage > 1000",
+            "--critical",
+            "memory_usage > 2000",
+            "--loop-interval",
+            "100ms",
+            "--metrics-address",
+            `127.0.0.1:${oomheroPort}`,
+            "--include",
+            marker,
+          ]),
+          `${dir}/oomhero.log`,
+        ),
       );
       await waitFor("oomhero's /readyz", async () => {
         const response = await fetch(`${oomheroUrl}/readyz`);
