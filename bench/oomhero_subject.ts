@@ -1,14 +1,20 @@
 /**
- * oomhero as a benchmark subject: started from source with the production runtime flags, in
- * dry-run mode with thresholds nothing reaches, its metrics on a free loopback port.
+ * oomhero as a benchmark subject: started from source as `deno task start` starts it (the
+ * launcher, environment and flags of scripts/runtime-*), in dry-run mode with thresholds nothing
+ * reaches, its metrics on a free loopback port.
  * @module
  */
-import { fileURLToPath } from "node:url";
-import { freePort, RUNTIME_FLAGS } from "../scripts/runtime_flags.ts";
+import {
+  freePort,
+  ROOT,
+  RUNTIME_FLAGS,
+  runtimeArgv,
+  type RuntimeOptions,
+} from "../scripts/runtime_flags.ts";
 
 export { freePort };
 
-const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+const MAIN = `${ROOT}src/main.ts`;
 
 /** A running oomhero and where its metrics are. */
 export interface OomheroSubject {
@@ -19,43 +25,55 @@ export interface OomheroSubject {
 }
 /**
  * The production runtime flags (scripts/runtime-flags), with the V8 flags replaced by `v8Flags`
- * when given: how the footprint benchmark weighs other V8 settings.
+ * when given (other than `production`): how the footprint benchmark weighs other V8 settings.
  */
 export function runtimeFlags(v8Flags?: string): string[] {
-  if (v8Flags === undefined) return [...RUNTIME_FLAGS];
+  if (v8Flags === undefined || v8Flags === "production") return [...RUNTIME_FLAGS];
   return [...RUNTIME_FLAGS.filter((f) => !f.startsWith("--v8-flags=")), `--v8-flags=${v8Flags}`];
 }
 
+/** How {@link startOomhero} starts oomhero. */
+export interface StartOptions {
+  /** Another Deno binary, flags or environment than production's. */
+  runtime?: RuntimeOptions;
+  /** Wraps the argv, e.g. to start it inside a memory cgroup. */
+  wrap?: (argv: string[]) => string[];
+  /** How long it may take to serve its first scrape (default 30 s). */
+  readyMs?: number;
+  /** More arguments, e.g. an `--include` for a test outside a PID namespace. */
+  args?: string[];
+  /** Another tree's `src/main.ts`, e.g. the one before a change (default: this tree's). */
+  main?: string;
+}
+
 /**
- * Starts oomhero scanning every `loopInterval`, with other V8 flags when given; resolves once it
- * serves /metrics.
+ * Starts oomhero scanning every `loopInterval`; resolves once it serves /metrics.
  */
 export async function startOomhero(
   loopInterval: string,
-  v8Flags?: string,
+  { runtime, wrap = (argv) => argv, readyMs = 30_000, args: extra = [], main = MAIN }:
+    StartOptions = {},
 ): Promise<OomheroSubject> {
   const port = freePort();
-  const args = [
-    "run",
-    ...runtimeFlags(v8Flags),
-    MAIN,
+  const [bin, ...args] = wrap(runtimeArgv(main, [
     "--warning=memory_usage > 99.9",
     "--critical=memory_usage > 99.99",
     `--loop-interval=${loopInterval}`,
     "--dry-run",
     `--metrics-address=127.0.0.1:${port}`,
     "--log-level=warn",
-  ];
-  const child = new Deno.Command(Deno.execPath(), {
+    ...extra,
+  ], runtime));
+  const child = new Deno.Command(bin, {
     args,
     stdin: "null",
     stdout: "null",
     stderr: "inherit",
   }).spawn();
-  const deadline = performance.now() + 30_000;
+  const deadline = performance.now() + readyMs;
   for (;;) {
     try {
-      await scrape(port);
+      await scrape(port, 1000);
       return { child, port };
     } catch (e) {
       const exited = await Promise.race([child.status, new Promise((r) => setTimeout(r, 100))]);
@@ -63,7 +81,7 @@ export async function startOomhero(
       if (performance.now() > deadline) {
         child.kill("SIGKILL");
         await child.status;
-        throw new Error(`oomhero served no metrics within 30 s: ${e}`);
+        throw new Error(`oomhero served no metrics within ${readyMs / 1000} s: ${e}`);
       }
     }
   }
@@ -75,9 +93,11 @@ export async function stopOomhero(subject: OomheroSubject): Promise<void> {
   await subject.child.status;
 }
 
-/** One scrape of /metrics, as Prometheus does it. */
-export async function scrape(port: number): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+/** One scrape of /metrics, as Prometheus does it; fails after `timeoutMs` when given. */
+export async function scrape(port: number, timeoutMs?: number): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`, {
+    signal: timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs),
+  });
   if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
   return await response.text();
 }

@@ -1,11 +1,13 @@
 /**
  * The benchmark harness measures what it claims: the C floor samples the same processes as the
- * collector, and the real processes it starts are where it says, and gone after.
+ * collector, the real processes it starts are where it says, and gone after, and a contained
+ * oomhero is one process charged for its own runtime.
  */
 import assert from "node:assert/strict";
 import { Collector } from "../src/collector.ts";
 import { Logger } from "../src/log.ts";
 import { generateTree, removeTree } from "../bench/fixture_tree.ts";
+import { Container } from "../bench/container.ts";
 import { floorBinary } from "../bench/floor.ts";
 import { SleepingProcesses } from "../bench/real_processes.ts";
 
@@ -53,4 +55,33 @@ Deno.test("SleepingProcesses spreads real sleeps over memory cgroups and removes
     await sleepers.stop();
   }
   for (const dir of dirs) assert.throws(() => Deno.statSync(dir), Deno.errors.NotFound);
+});
+
+Deno.test({
+  name: "Container runs oomhero alone in a memory cgroup of its own, from a cold copy of Deno",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    // Outside a PID namespace this machine may run thousands of processes: watch none of them.
+    const container = await Container.start(Infinity, "100ms", {}, {
+      args: ["--include=^no-process-has-this-name$"],
+    });
+    const dir = container.cgroup.dir;
+    let exe = "";
+    try {
+      assert.equal(container.failure, "");
+      const pid = container.subject!.child.pid;
+      // One process, the Deno copy itself: the wrapper's sh and the launcher exec'd into it.
+      assert.deepEqual(container.pids(), [pid]);
+      exe = Deno.readLinkSync(`/proc/${pid}/exe`);
+      assert.match(exe, /^\/var\/tmp\/oomhero-bench-deno-[^/]+\/deno$/);
+      const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+      assert.ok((BigInt(`0x${/^SigBlk:\s+(\w+)$/m.exec(status)![1]}`) & (1n << 9n)) !== 0n);
+      // The runtime's pages it touched are charged here: they were in no page cache before.
+      assert.ok(container.figures().mappedFileMib > 10, JSON.stringify(container.figures()));
+    } finally {
+      await container.stop();
+    }
+    assert.throws(() => Deno.statSync(dir), Deno.errors.NotFound);
+    assert.throws(() => Deno.statSync(exe), Deno.errors.NotFound);
+  },
 });
