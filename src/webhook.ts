@@ -215,12 +215,13 @@ export class WebhookNotifier {
 
   /**
    * The cause of a failed request without the URL, which may hold a token: Deno's message is
-   * "error sending request for url (<url>): client error (Connect): tcp connect error: ...".
+   * "error sending request for url (<url>): client error (Connect): tcp connect error: ...",
+   * since Deno 2.9.2 that of the `cause` of a TypeError "fetch failed".
    */
   #networkError(e: unknown): string {
-    const message = String((e as Error)?.message ?? e);
+    const cause = (e as Error)?.cause;
+    const message = String((cause instanceof Error ? cause : e as Error)?.message ?? e);
     const at = message.lastIndexOf("): ");
-    const cause = at < 0 ? message : message.slice(at + 3);
-    return cause.replaceAll(this.#url, this.#origin);
+    return (at < 0 ? message : message.slice(at + 3)).replaceAll(this.#url, this.#origin);
   }
 }
