@@ -21,8 +21,9 @@ const { values } = parseArgs({
     "step-mib": { type: "string", default: "4" },
     "every-ms": { type: "string", default: "50" },
     "seconds": { type: "string", default: "15" },
-    "warning-signal": { type: "string", default: "SIGUSR1" },
-    "critical-signal": { type: "string", default: "SIGUSR2" },
+    // Not SIGUSR1: on it `deno run` of Deno 2.9.2+ opens a V8 inspector (README, Troubleshooting).
+    "warning-signal": { type: "string", default: "SIGUSR2" },
+    "critical-signal": { type: "string", default: "SIGHUP" },
     "usage-file": { type: "string" },
     "crossing-bytes": { type: "string" },
   },

@@ -6,7 +6,7 @@
  */
 import { MemoryCgroup } from "./memory_cgroup.ts";
 import { oomheroArgv } from "../scripts/runtime_flags.ts";
-import { appArgv, lines, runScenario, type ScenarioResult } from "./scenario.ts";
+import { APP_SIGNAL_FLAGS, appArgv, lines, runScenario, type ScenarioResult } from "./scenario.ts";
 
 const MIB = 1024 * 1024;
 const LIMIT_MIB = 192;
@@ -74,6 +74,7 @@ async function dryRun(why: string): Promise<void> {
     "--warning=memory_working_set > 64Mi",
     "--critical=memory_working_set > 96Mi",
     ...OOMHERO_ARGS.slice(2),
+    ...APP_SIGNAL_FLAGS,
     "--dry-run",
   ]);
   const oomhero = new Deno.Command(obin, { args: oargs, stdout: "null", stderr: "piped" }).spawn();
@@ -90,7 +91,7 @@ async function dryRun(why: string): Promise<void> {
 
 console.log(
   `oomhero demo: an app leaks 60 MiB/s inside a ${LIMIT_MIB} MiB memory limit.\n` +
-    `It drops half its cache on SIGUSR1 and nine tenths on SIGUSR2.\n` +
+    `It drops half its cache on SIGUSR2 and nine tenths on SIGHUP (SIGUSR1 would open Deno's inspector).\n` +
     `oomhero: --warning "${WARNING}" --critical "${CRITICAL}" --loop-interval 100ms`,
 );
 const watched = await inCgroup("With oomhero watching", OOMHERO_ARGS);

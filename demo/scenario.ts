@@ -9,6 +9,15 @@ import type { MemoryCgroup } from "./memory_cgroup.ts";
 const APP = `${ROOT}demo/app.ts`;
 
 /**
+ * The oomhero flags that send the signals the demo app handles (its defaults): SIGUSR2 and
+ * SIGHUP, since `deno run` of Deno 2.9.2+ opens a V8 inspector on SIGUSR1, as Node.js does.
+ */
+export const APP_SIGNAL_FLAGS: readonly string[] = [
+  "--warning-signal=SIGUSR2",
+  "--critical-signal=SIGHUP",
+];
+
+/**
  * The argv of the demo app; its command line contains `demo/app.ts`, for `--include`. It runs
  * without permissions unless given some, e.g. `--allow-all` to read its own cgroup.
  */
@@ -68,7 +77,7 @@ export async function runScenario(
   let oomhero: Deno.ChildProcess | undefined;
   let oomheroDone: Promise<void> = Promise.resolve();
   if (opts.oomheroArgs) {
-    const [bin, ...args] = oomheroArgv(opts.oomheroArgs);
+    const [bin, ...args] = oomheroArgv([...APP_SIGNAL_FLAGS, ...opts.oomheroArgs]);
     oomhero = new Deno.Command(bin, { args, stdin: "null", stdout: "null", stderr: "piped" })
       .spawn();
     const started = Promise.withResolvers<void>();

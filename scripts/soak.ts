@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { MemoryCgroup } from "../demo/memory_cgroup.ts";
-import { appArgv, lines } from "../demo/scenario.ts";
+import { APP_SIGNAL_FLAGS, appArgv, lines } from "../demo/scenario.ts";
 import {
   delay,
   type LiveOomhero,
@@ -222,6 +222,7 @@ export async function soak(
     oomhero = await startOomhero([
       "--warning=memory_usage > 70",
       "--critical=memory_usage > 85",
+      ...APP_SIGNAL_FLAGS,
       "--loop-interval=50ms",
       "--cooldown-interval=1s",
       `--include=^${MARKER}`,
