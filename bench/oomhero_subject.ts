@@ -73,7 +73,9 @@ export async function startOomhero(
   const deadline = performance.now() + readyMs;
   for (;;) {
     try {
-      await scrape(port, 1000);
+      // Bounded, as a dead server can hang a request; generous, as a first scrape of 1,000+
+      // processes on a busy machine can take seconds.
+      await scrape(port, 10_000);
       return { child, port };
     } catch (e) {
       const exited = await Promise.race([child.status, new Promise((r) => setTimeout(r, 100))]);
