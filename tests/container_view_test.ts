@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { inspect } from "../src/inspect.ts";
 import { Logger } from "../src/log.ts";
 import { asNobody, nobodyUnavailable, openToNobody } from "./as_nobody.ts";
-import { ROOT, RUNTIME_FLAGS } from "./oomhero_process.ts";
+import { ROOT } from "./oomhero_process.ts";
+import { runtimeArgv } from "../scripts/runtime_flags.ts";
 import type { Scans } from "./collector_scans.ts";
 import {
   APP_PID,
@@ -249,14 +250,7 @@ function scanAsNobody(pod: Pod): Scans {
     const out = new Deno.Command(nobody.prefix[0], {
       args: [
         ...nobody.prefix.slice(1),
-        Deno.execPath(),
-        "run",
-        ...RUNTIME_FLAGS,
-        `${ROOT}tests/collector_scans.ts`,
-        pod.procfs,
-        pod.cgroupfs,
-        "20",
-        "2",
+        ...runtimeArgv(`${ROOT}tests/collector_scans.ts`, [pod.procfs, pod.cgroupfs, "20", "2"]),
       ],
       env: { ...nobody.env, NO_COLOR: "1" },
       stdout: "piped",
