@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { connectionCap } from "../src/fd_budget.ts";
 import { freePort, RUNTIME_FLAGS } from "../scripts/runtime_flags.ts";
-import { LiveOomhero } from "../tests/live_oomhero.ts";
+import { delay, LiveOomhero } from "../tests/live_oomhero.ts";
 import { flood, holding, raiseOwnFileLimit } from "../tests/port_attack.ts";
 
 const { values } = parseArgs({
@@ -77,6 +77,7 @@ for (const root of [...values.before, THIS_TREE]) {
     // Settled after start: what the idle process holds.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const idle = holding(oomhero.pid);
+    const name = root === THIS_TREE ? "this tree" : root;
     const f = await flood(
       { port: oomhero.port, pid: oomhero.pid, scrape: () => oomhero.scrape() },
       {
@@ -87,19 +88,31 @@ for (const root of [...values.before, THIS_TREE]) {
         loopIntervalMs: LOOP_INTERVAL_MS,
         cap: connectionCap(values.nofile === undefined ? undefined : Number(values.nofile)),
       },
-    );
+    ).catch(async (error) => {
+      // oomhero itself ended under the flood: say how.
+      const status = await Promise.race([oomhero.process.status, delay(1_000)]);
+      rows.push(
+        `| ${name} | ${(idle.rssBytes / MIB).toFixed(1)} MiB | ended: ${
+          status === undefined ? String(error) : `exit ${status.code}, signal ${status.signal}`
+        } |`,
+      );
+      console.error(rows.at(-1), "\n", oomhero.log.slice(-5).join("\n"));
+      return undefined;
+    });
+    if (f === undefined) continue;
     const mib = (b: number) => `${(b / MIB).toFixed(1)} MiB`;
     const errors = oomhero.log.filter((l) => / (WARN|ERROR) /.test(l) && !/at the cap/.test(l));
     rows.push(
-      `| ${root === THIS_TREE ? "this tree" : root} | ${mib(idle.rssBytes)} | ` +
-        `${mib(f.max.rssBytes)} | ${idle.fds} | ${f.max.fds} | ${f.max.connections} | ` +
-        `${f.atEnd.connections} | ${(f.onCadence * 100).toFixed(1)} % | ${f.scrapes.scrapes} | ` +
+      `| ${name} | ${mib(idle.rssBytes)} | ` +
+        `${mib(f.max.rssBytes)} | ${idle.fds} | ${f.max.fds} | ${f.maxConnections} | ` +
+        `${f.connectionsAtEnd} | ${(f.onCadence * 100).toFixed(1)} % | ${f.scrapes.scrapes} | ` +
         `${f.scrapes.maxMs.toFixed(0)} ms | ${f.scrapes.failures.length} | ${errors.length} | ` +
-        `${f.seconds.toFixed(1)} s |`,
+        `${f.refused} | ${f.seconds.toFixed(1)} s |`,
     );
     console.error(rows.at(-1));
     if (f.scrapes.failures.length > 0) console.error(f.scrapes.failures.slice(0, 3));
     if (errors.length > 0) console.error(errors.slice(0, 3));
+    if (oomhero.log.length > 0) console.error(oomhero.log.slice(-3));
   } finally {
     await oomhero.stop();
   }
@@ -110,7 +123,8 @@ console.log(
 );
 console.log(
   "| oomhero | VmRSS idle | VmRSS max | fds idle | fds max | connections max | at end " +
-    "| scans on cadence | scrapes | slowest | failed | log warnings | flood lasted |",
+    "| scans on cadence | scrapes | slowest | failed | log warnings | connects refused " +
+    "| flood lasted |",
 );
-console.log("| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |");
+console.log(`| --- ${"| --: ".repeat(13)}|`);
 for (const row of rows) console.log(row);

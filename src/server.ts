@@ -186,9 +186,10 @@ interface Reply {
  * timeout gets 503.
  *
  * At most `maxConnections` are held: when one more arrives, the connection that has waited
- * longest without a request in flight (silent, still sending its head, or idle between requests)
- * is closed, or the new one when every connection has a request in flight. A connection silent
- * for the idle timeout, or that has not sent a whole request head within it, is closed.
+ * longest without ever getting an answer is closed, else the longest idle one, else (every one
+ * being answered) the new one. A connection silent for the idle timeout, not done sending its
+ * request head within it, or idle that long after its last answer, is closed; so is one that
+ * pipelines more than 8 requests without reading the answers.
  * @throws {UsageError} when the address cannot be listened on, e.g. the port is in use.
  */
 export async function startMetricsServer(
