@@ -1,7 +1,8 @@
 /**
  * The metrics port attacked, before → after in one run: oomhero from each source tree given
  * (e.g. a `git archive` of an older commit) and from this one, each at a 100 ms loop in dry-run
- * mode watching only this benchmark, flooded with `--silent` silent connections, `--slow` slow
+ * mode in a PID namespace of its own (it watches nothing, so the cadence shows the clients'
+ * cost alone), flooded with `--silent` silent connections, `--slow` slow
  * clients and `--scrapers` scrapers (tests/port_attack.ts). Prints, per tree, oomhero's VmRSS,
  * open files and TCP connections before and during the flood, the share of scans on cadence and
  * the scrapes' slowest answer and failures.
@@ -10,7 +11,7 @@
  *     [--scrapers 10] [--hold 10] [--nofile N]
  *
  * `--nofile N` runs oomhero under `prlimit --nofile=N:N`. Needs root (the benchmark raises its
- * own open-file limit) and `prlimit`.
+ * own open-file limit), `unshare` and `prlimit`.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -18,7 +19,13 @@ import { fileURLToPath } from "node:url";
 import { connectionCap } from "../src/fd_budget.ts";
 import { freePort, RUNTIME_FLAGS } from "../scripts/runtime_flags.ts";
 import { delay, LiveOomhero } from "../tests/live_oomhero.ts";
-import { flood, holding, raiseOwnFileLimit } from "../tests/port_attack.ts";
+import {
+  flood,
+  holding,
+  namespacedPid,
+  ownNamespacePrefix,
+  raiseOwnFileLimit,
+} from "../tests/port_attack.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -40,11 +47,11 @@ const THIS_TREE = fileURLToPath(new URL("..", import.meta.url));
 await raiseOwnFileLimit(SILENT + SLOW + 1_000);
 
 /** Starts oomhero from the source tree `root` and waits for its first scrape to answer. */
-async function start(root: string): Promise<LiveOomhero> {
+async function start(root: string): Promise<{ live: LiveOomhero; pid: number }> {
   const port = freePort();
-  const prefix = values.nofile === undefined
-    ? []
-    : ["prlimit", `--nofile=${values.nofile}:${values.nofile}`, "--"];
+  const prefix = ownNamespacePrefix(
+    values.nofile === undefined ? undefined : Number(values.nofile),
+  );
   const argv = [
     ...prefix,
     Deno.execPath(),
@@ -55,7 +62,6 @@ async function start(root: string): Promise<LiveOomhero> {
     "--critical=memory_usage > 2000",
     `--loop-interval=${LOOP_INTERVAL_MS}ms`,
     "--dry-run",
-    "--include=bench/port_attack",
     `--metrics-address=127.0.0.1:${port}`,
   ];
   const process = new Deno.Command(argv[0], {
@@ -67,19 +73,19 @@ async function start(root: string): Promise<LiveOomhero> {
   }).spawn();
   const live = new LiveOomhero(process, port);
   await live.waitForLog(/oomhero started/);
-  return live;
+  return { live, pid: await namespacedPid(process.pid) };
 }
 
 const rows: string[] = [];
 for (const root of [...values.before, THIS_TREE]) {
-  const oomhero = await start(root);
+  const { live: oomhero, pid } = await start(root);
   try {
     // Settled after start: what the idle process holds.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    const idle = holding(oomhero.pid);
+    const idle = holding(pid);
     const name = root === THIS_TREE ? "this tree" : root;
     const f = await flood(
-      { port: oomhero.port, pid: oomhero.pid, scrape: () => oomhero.scrape() },
+      { port: oomhero.port, pid, scrape: () => oomhero.scrape() },
       {
         silent: SILENT,
         slow: SLOW,
@@ -114,6 +120,9 @@ for (const root of [...values.before, THIS_TREE]) {
     if (errors.length > 0) console.error(errors.slice(0, 3));
     if (oomhero.log.length > 0) console.error(oomhero.log.slice(-3));
   } finally {
+    try {
+      Deno.kill(pid, "SIGTERM");
+    } catch { /* it ended */ }
     await oomhero.stop();
   }
 }

@@ -6,7 +6,7 @@
  * bench/port_attack.ts.
  * @module
  */
-import { delay, metricValue } from "./live_oomhero.ts";
+import { delay, metricValue, waitFor } from "./live_oomhero.ts";
 
 const encoder = new TextEncoder();
 const LOOPBACK = "127.0.0.1";
@@ -25,6 +25,30 @@ export async function raiseOwnFileLimit(needed: number): Promise<void> {
   if (!out.success) {
     throw new Error(`prlimit --nofile=${needed}: ${new TextDecoder().decode(out.stderr)}`);
   }
+}
+
+/**
+ * The command prefix that runs oomhero in a PID namespace of its own, as in a pod: its scans read
+ * only its own /proc whatever else runs on this (shared) machine, so its cadence shows what the
+ * clients cost. With `nofile`, its open-file limit (soft and hard) is that.
+ */
+export function ownNamespacePrefix(nofile?: number): string[] {
+  return [
+    "unshare",
+    "--pid",
+    "--fork",
+    "--mount-proc",
+    "--kill-child",
+    ...(nofile === undefined ? [] : ["prlimit", `--nofile=${nofile}:${nofile}`, "--"]),
+  ];
+}
+
+/** The pid of the process `unshare` (pid `unsharePid`) runs: pid 1 inside, its child outside. */
+export function namespacedPid(unsharePid: number): Promise<number> {
+  return waitFor("the namespaced process", () => {
+    const children = Deno.readTextFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`);
+    return children.trim() === "" ? undefined : Number(children.trim().split(" ")[0]);
+  });
 }
 
 /** What a process holds: its sockets, open files and VmRSS. */
