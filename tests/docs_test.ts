@@ -400,3 +400,28 @@ Deno.test("docs: the DaemonSet reads the node's cgroup tree where --cgroupfs poi
     { name: "host-cgroup", hostPath: { path: "/sys/fs/cgroup", type: "Directory" } },
   ]);
 });
+
+Deno.test("docs: the NetworkPolicy example opens the metrics port of each example to Prometheus only", () => {
+  const file = "examples/kubernetes/networkpolicy.yaml";
+  const policies = parseAllDocuments(read(file)).map((d) => d.toJS() as unknown);
+  for (const [i, example] of KUBERNETES_EXAMPLES.entries()) {
+    const [{ pod }] = oomheroContainers(example, read(example));
+    const labels = at(pod.metadata, "labels") as Record<string, string>;
+    const policy = policies[i];
+    assert.equal(at(policy, "kind"), "NetworkPolicy", `${file}: document ${i + 1}`);
+    const selector = at(policy, "spec", "podSelector", "matchLabels") as Record<string, string>;
+    for (const [key, value] of Object.entries(selector)) {
+      assert.equal(labels[key], value, `${file}: document ${i + 1} selects ${example}'s pods`);
+    }
+    const rules = at(policy, "spec", "ingress") as unknown[];
+    const metrics = rules.filter((r) =>
+      (at(r, "ports") as unknown[]).some((p) => at(p, "port") === 9000)
+    );
+    assert.equal(metrics.length, 1, `${file}: document ${i + 1}: one rule for port 9000`);
+    assert.equal(
+      at(metrics[0], "from", 0, "podSelector", "matchLabels", "app.kubernetes.io/name"),
+      "prometheus",
+    );
+    assert.equal((at(metrics[0], "ports") as unknown[]).length, 1, "port 9000 alone in it");
+  }
+});

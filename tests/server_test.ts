@@ -11,6 +11,8 @@ import {
 } from "../src/server.ts";
 import { UsageError } from "../src/usage_error.ts";
 import { VARIABLE_NAMES } from "../src/variables.ts";
+import { waitFor } from "./live_oomhero.ts";
+import { Attack, type AttackConnection } from "./port_attack.ts";
 
 const LOOPBACK: ListenAddress = { hostname: "127.0.0.1", port: 0 };
 
@@ -52,17 +54,27 @@ async function withServer(
     url: string,
     ctx: { health: FakeHealth; metrics: Metrics; logs: string[] },
   ) => void | Promise<void>,
-  options: { health?: FakeHealth; metrics?: Metrics; responseTimeoutMs?: number } = {},
+  options: {
+    health?: FakeHealth;
+    metrics?: Metrics;
+    responseTimeoutMs?: number;
+    idleTimeoutMs?: number;
+    maxConnections?: number;
+  } = {},
 ): Promise<void> {
   const health = options.health ?? new FakeHealth();
   const metrics = options.metrics ?? new Metrics({ version: "test" });
   const logs: string[] = [];
-  const server = startMetricsServer(
+  const server = await startMetricsServer(
     LOOPBACK,
     metrics,
     health,
     new Logger("debug", "text", (line) => logs.push(line)),
-    { responseTimeoutMs: options.responseTimeoutMs },
+    {
+      responseTimeoutMs: options.responseTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      maxConnections: options.maxConnections,
+    },
   );
   try {
     await body(`http://127.0.0.1:${server.port}`, { health, metrics, logs });
@@ -199,9 +211,9 @@ Deno.test("unknown paths get 404, other methods 405 with Allow", async () => {
 });
 
 Deno.test("a port in use is a UsageError naming the port, not a stack trace", async () => {
-  await withServer((url) => {
+  await withServer(async (url) => {
     const port = Number(new URL(url).port);
-    assert.throws(
+    await assert.rejects(
       () =>
         startMetricsServer(
           { hostname: "127.0.0.1", port },
@@ -219,8 +231,8 @@ Deno.test("a port in use is a UsageError naming the port, not a stack trace", as
   });
 });
 
-Deno.test("an address not on this machine is a UsageError", () => {
-  assert.throws(
+Deno.test("an address not on this machine is a UsageError", async () => {
+  await assert.rejects(
     () =>
       startMetricsServer(
         { hostname: "192.0.2.1", port: 9000 },
@@ -234,12 +246,17 @@ Deno.test("an address not on this machine is a UsageError", () => {
 
 Deno.test("close() frees the port", async () => {
   const log = new Logger("error", "text", () => {});
-  const first = startMetricsServer(LOOPBACK, new Metrics({ version: "t" }), new FakeHealth(), log);
+  const first = await startMetricsServer(
+    LOOPBACK,
+    new Metrics({ version: "t" }),
+    new FakeHealth(),
+    log,
+  );
   const port = first.port;
   await first.close();
   let second: MetricsServer | undefined;
   try {
-    second = startMetricsServer(
+    second = await startMetricsServer(
       { hostname: "127.0.0.1", port },
       new Metrics({ version: "t" }),
       new FakeHealth(),
@@ -329,7 +346,7 @@ Deno.test("parseMetricsAddress: bad addresses are UsageErrors saying what is wro
   }
 });
 
-Deno.test("200 concurrent scrapes all complete", async () => {
+Deno.test("200 concurrent scrapes all complete under a cap that allows them", async () => {
   const metrics = new Metrics({ version: "test" });
   metrics.observeScan([fixtureSample()], 0.001);
   await withServer(async (url) => {
@@ -355,14 +372,14 @@ Deno.test("200 concurrent scrapes all complete", async () => {
         ),
       );
     }
-  }, { metrics });
+  }, { metrics, maxConnections: 200 });
 });
 
 Deno.test("oversized requests are refused and the server keeps serving", async () => {
   await withServer(async (url) => {
     const port = Number(new URL(url).port);
     const close = "Connection: close\r\n";
-    // Deno refuses a request head over about 64 KiB itself.
+    // The HTTP parser refuses a request head over 64 KiB itself.
     const megabyte = "a".repeat(1 << 20);
     assert.equal(
       await rawStatus(
@@ -452,4 +469,93 @@ Deno.test("only the documented paths answer: no decoding, doubling or method tri
     assert.match(await request("CONNECT 127.0.0.1:22 HTTP/1.1"), /^HTTP\/1\.1 4\d\d /);
     assert.equal(await request("GET /healthz HTTP/1.1"), "HTTP/1.1 200 OK");
   });
+});
+
+Deno.test("beyond the cap the longest waiting silent connection goes, a scraper's stays", async () => {
+  await withServer(async (url, { logs }) => {
+    const port = Number(new URL(url).port);
+    const attack = new Attack(port);
+    try {
+      await attack.openKeepAlive(1);
+      await waitFor("the answer", () => attack.keepAlive[0].answeredAt);
+      await attack.openSilent(3, 1);
+      await attack.openSilent(2, 1);
+      const [oldest, second] = attack.silent;
+      await waitFor("two closed", () => Attack.open(attack.silent).length === 3 || undefined);
+      assert.deepEqual(Attack.open(attack.silent), attack.silent.slice(2));
+      assert.ok(oldest.closedAfterMs! >= 0 && second.closedAfterMs! >= 0);
+      // The scraper's connection still answers.
+      const scraper = attack.keepAlive[0];
+      scraper.answeredAt = undefined;
+      await scraper.conn.write(
+        new TextEncoder().encode("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+      );
+      await waitFor("the second answer", () => scraper.answeredAt);
+      assert.equal(Attack.open(attack.keepAlive).length, 1);
+      assert.equal(
+        logs.filter((l) => l.includes("WARN  metrics connections at the cap")).length,
+        1,
+      );
+    } finally {
+      await attack.stop();
+    }
+  }, { maxConnections: 4 });
+});
+
+Deno.test("silent, slow and idle keep-alive connections are closed after the idle timeout", async () => {
+  const idleTimeoutMs = 2_000;
+  await withServer(async (url) => {
+    const attack = new Attack(Number(new URL(url).port));
+    try {
+      await attack.openSilent(3, 1);
+      await attack.openSlow(3);
+      await attack.openKeepAlive(3);
+      const all = [...attack.silent, ...attack.slow, ...attack.keepAlive];
+      await waitFor("all closed", () => Attack.open(all).length === 0 || undefined, {
+        timeoutMs: 10_000,
+      });
+      const after = (c: AttackConnection, since: number | undefined) =>
+        c.openedAt + c.closedAfterMs! - since!;
+      for (const c of attack.silent) assert.ok(after(c, c.openedAt) >= idleTimeoutMs - 100);
+      for (const c of attack.slow) assert.ok(after(c, c.firstByteAt) >= idleTimeoutMs - 100);
+      for (const c of attack.keepAlive) assert.ok(after(c, c.answeredAt) >= idleTimeoutMs - 100);
+    } finally {
+      await attack.stop();
+    }
+  }, { idleTimeoutMs });
+});
+
+Deno.test("a client pipelining requests it does not read is closed; close() does not wait for idle ones", async () => {
+  const metrics = new Metrics({ version: "test" });
+  metrics.observeScan([fixtureSample()], 0.001);
+  const server = await startMetricsServer(
+    LOOPBACK,
+    metrics,
+    new FakeHealth(),
+    new Logger("error", "text", () => {}),
+  );
+  const attack = new Attack(server.port);
+  try {
+    await attack.openSilent(1, 1);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    await conn.write(
+      new TextEncoder().encode("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".repeat(20)),
+    );
+    // Read all that comes: at most 8 answers, then the end.
+    let text = "";
+    const buffer = new Uint8Array(65536);
+    try {
+      for (let n; (n = await conn.read(buffer)) !== null;) {
+        text += new TextDecoder().decode(buffer.subarray(0, n));
+      }
+    } catch { /* reset */ }
+    conn.close();
+    const answers = text.split("HTTP/1.1 200 OK").length - 1;
+    assert.ok(answers <= 8, `${answers} answers`);
+  } finally {
+    const started = performance.now();
+    await server.close();
+    assert.ok(performance.now() - started < 2_000, "close() waited for an idle connection");
+    await attack.stop();
+  }
 });
