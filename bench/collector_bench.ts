@@ -4,8 +4,8 @@
  * watched (as `--include` narrows it), and one process of that tree.
  * Run with `./scripts/deno task bench`.
  */
-import { Collector } from "../src/collector.ts";
-import { Logger } from "../src/log.ts";
+import { Collector } from "../src/collect/collector.ts";
+import { Logger } from "../src/base/log.ts";
 import { DEFAULT_SHAPE, generateTree, removeTree } from "./fixture_tree.ts";
 
 const tree = generateTree();

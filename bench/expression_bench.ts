@@ -2,8 +2,8 @@
  * How long a compiled threshold takes to evaluate for one process, as each scan does it for every
  * watched process and both thresholds. Run with `./scripts/deno task bench`.
  */
-import { compileExpression } from "../src/expression.ts";
-import { VARIABLE_NAMES } from "../src/variables.ts";
+import { compileExpression } from "../src/evaluate/expression.ts";
+import { VARIABLE_NAMES } from "../src/collect/variables.ts";
 
 const simple = compileExpression("memory_usage > 75", VARIABLE_NAMES);
 const compound = compileExpression(

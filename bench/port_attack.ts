@@ -3,7 +3,7 @@
  * (e.g. a `git archive` of an older commit) and from this one, each at a 100 ms loop in dry-run
  * mode in a PID namespace of its own (it watches nothing, so the cadence shows the clients'
  * cost alone), flooded with `--silent` silent connections, `--slow` slow
- * clients and `--scrapers` scrapers (tests/port_attack.ts). Prints, per tree, oomhero's VmRSS,
+ * clients and `--scrapers` scrapers (tests/support/port_attack.ts). Prints, per tree, oomhero's VmRSS,
  * open files and TCP connections before and during the flood, the share of scans on cadence and
  * the scrapes' slowest answer and failures.
  *
@@ -16,16 +16,16 @@
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { connectionCap } from "../src/fd_budget.ts";
+import { connectionCap } from "../src/report/fd_budget.ts";
 import { freePort, RUNTIME_FLAGS } from "../scripts/runtime_flags.ts";
-import { delay, LiveOomhero } from "../tests/live_oomhero.ts";
+import { delay, LiveOomhero } from "../tests/support/live_oomhero.ts";
 import {
   flood,
   holding,
   namespacedPid,
   ownNamespacePrefix,
   raiseOwnFileLimit,
-} from "../tests/port_attack.ts";
+} from "../tests/support/port_attack.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -2,7 +2,7 @@
  * How long one PSI file takes to parse: each scan parses three per cgroup. Run with
  * `./scripts/deno task bench`.
  */
-import { parsePressure } from "../src/pressure.ts";
+import { parsePressure } from "../src/kernel/pressure.ts";
 import { pressureText } from "./fixture_tree.ts";
 
 const text = pressureText(12.5);

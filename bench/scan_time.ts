@@ -12,8 +12,8 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { Collector } from "../src/collector.ts";
-import { Logger } from "../src/log.ts";
+import { Collector } from "../src/collect/collector.ts";
+import { Logger } from "../src/base/log.ts";
 import { floorBinary, floorScan } from "./floor.ts";
 import { sampleValue, scrape, startOomhero, stopOomhero } from "./oomhero_subject.ts";
 import { enterPidNamespace } from "./pid_namespace.ts";

@@ -5,10 +5,10 @@
  * Run with `./scripts/deno bench --allow-all --v8-flags=--expose-gc bench/trend_bench.ts`
  * (without --expose-gc the memory figure includes uncollected garbage).
  */
-import { compileExpression } from "../src/expression.ts";
-import { TrendTracker } from "../src/trend_tracker.ts";
-import { VARIABLE_NAMES } from "../src/variables.ts";
-import { fakeSample } from "../tests/fake_sample.ts";
+import { compileExpression } from "../src/evaluate/expression.ts";
+import { TrendTracker } from "../src/collect/trend_tracker.ts";
+import { VARIABLE_NAMES } from "../src/collect/variables.ts";
+import { fakeSample } from "../tests/support/fake_sample.ts";
 
 const PROCESSES = 1_000;
 const WINDOW_MS = 30_000;

@@ -19,7 +19,7 @@ import {
   sampleLines,
   startOomhero,
   vmRssBytes,
-} from "../tests/live_oomhero.ts";
+} from "../tests/support/live_oomhero.ts";
 
 const MIB = 1024 * 1024;
 /** Every process name here starts with it, so oomhero watches only the soak's processes. */

@@ -3,17 +3,17 @@
  * @module
  */
 import denoJson from "../deno.json" with { type: "json" };
-import { type InspectConfig, type MonitorConfig, parseCommandLine } from "./cli.ts";
-import { Collector } from "./collector.ts";
-import { inspect } from "./inspect.ts";
-import { processKey } from "./cooldown.ts";
-import { Logger } from "./log.ts";
-import type { Metrics } from "./metrics.ts";
-import { Monitor } from "./monitor.ts";
-import { type MetricsServer, startMetricsServer } from "./server.ts";
-import { UNCATCHABLE_SIGNALS } from "./signals.ts";
-import { UsageError } from "./usage_error.ts";
-import { loadWebhookConfig, WebhookNotifier } from "./webhook.ts";
+import { type InspectConfig, type MonitorConfig, parseCommandLine } from "./cli/cli.ts";
+import { Collector } from "./collect/collector.ts";
+import { inspect } from "./scan/inspect.ts";
+import { processKey } from "./act/cooldown.ts";
+import { Logger } from "./base/log.ts";
+import type { Metrics } from "./report/metrics.ts";
+import { Monitor } from "./scan/monitor.ts";
+import { type MetricsServer, startMetricsServer } from "./report/server.ts";
+import { UNCATCHABLE_SIGNALS } from "./act/signals.ts";
+import { UsageError } from "./base/usage_error.ts";
+import { loadWebhookConfig, WebhookNotifier } from "./act/webhook.ts";
 
 /** oomhero's version, from deno.json. */
 export const VERSION: string = denoJson.version;
@@ -49,7 +49,7 @@ async function runMonitor(config: MonitorConfig): Promise<number> {
   // at 10 processes, BENCHMARKS.md): loaded only when metrics are served.
   const metrics: Metrics | undefined = config.metricsAddress === undefined
     ? undefined
-    : new (await import("./metrics.ts")).Metrics({
+    : new (await import("./report/metrics.ts")).Metrics({
       version: VERSION,
       cmdlineLabel: config.cmdlineLabel,
     });

@@ -1,0 +1,76 @@
+/**
+ * Sends one signal to one process, safely: never to pid 1 or ourselves, never to a newcomer
+ * that took over a pid since the scan, and not at all in dry-run mode.
+ * @module
+ */
+import { processKey } from "./cooldown.ts";
+import type { ProcessSample } from "../collect/sample.ts";
+
+/** What became of one send. */
+export type SendOutcome =
+  | { result: "sent" }
+  | { result: "dry_run" }
+  /** `cause`, when known, says what to change: EPERM is a missing CAP_KILL. */
+  | { result: "failed"; reason: string; cause?: string }
+  /** The process exited or its pid was reused since the scan: nothing was sent. */
+  | { result: "gone" }
+  /** pid 1 or oomhero itself: never signalled. */
+  | { result: "refused"; reason: string };
+
+/** What the signaller needs from the outside world; tests substitute their own. */
+export interface SignallerDeps {
+  /** Current start time of a pid, undefined when it no longer exists. */
+  readStartTime(pid: number): number | undefined;
+  /** Sends the signal; throws like `Deno.kill`. */
+  kill(pid: number, signal: Deno.Signal): void;
+  /** Our own pid in the procfs we read. */
+  selfPid: number;
+  /** oomhero's ancestors, as process keys (pid:start time): never signalled either. */
+  ancestors: ReadonlySet<string>;
+  /** Evaluate and log only. */
+  dryRun: boolean;
+}
+
+/** The short reason of a failed `kill`, e.g. `EPERM`, for logs and metrics. */
+export function killErrorReason(e: unknown): string {
+  if (e instanceof Deno.errors.NotFound) return "ESRCH";
+  if (e instanceof Deno.errors.PermissionDenied) return "EPERM";
+  const m = /^(E[A-Z]+)/.exec((e as Error)?.message ?? "");
+  return m ? m[1] : String((e as Error)?.message ?? e);
+}
+
+/**
+ * What a failed `kill` means for the deployment. EPERM: the target belongs to another user and
+ * oomhero lacks CAP_KILL, the capability that lifts that rule.
+ */
+export function killErrorCause(reason: string): string | undefined {
+  return reason === "EPERM"
+    ? "oomhero lacks CAP_KILL, which signalling a process of another user needs"
+    : undefined;
+}
+
+/** Sends `signal` to the process of `sample` if it is still the same process. */
+export function sendSignal(
+  sample: ProcessSample,
+  signal: Deno.Signal,
+  deps: SignallerDeps,
+): SendOutcome {
+  if (sample.pid === 1) return { result: "refused", reason: "pid 1 is never signalled" };
+  if (sample.pid === deps.selfPid) return { result: "refused", reason: "oomhero itself" };
+  if (deps.ancestors.has(processKey(sample.pid, sample.startTime))) {
+    return { result: "refused", reason: "an ancestor of oomhero" };
+  }
+  // The pid may have been reused between the scan and now: compare start times.
+  if (deps.readStartTime(sample.pid) !== sample.startTime) return { result: "gone" };
+  if (deps.dryRun) return { result: "dry_run" };
+  try {
+    deps.kill(sample.pid, signal);
+    return { result: "sent" };
+  } catch (e) {
+    const reason = killErrorReason(e);
+    // ESRCH: it exited between the start-time check and the kill.
+    if (reason === "ESRCH") return { result: "gone" };
+    const cause = killErrorCause(reason);
+    return cause === undefined ? { result: "failed", reason } : { result: "failed", reason, cause };
+  }
+}

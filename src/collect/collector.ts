@@ -1,0 +1,805 @@
+/**
+ * The collector: reads procfs and cgroupfs into one {@link ProcessSample} per process.
+ * Reads are small synchronous file reads; nothing is executed and nothing is written.
+ * @module
+ */
+import {
+  ancestors,
+  type CgroupLayout,
+  type CgroupVersion,
+  detectLayout,
+  findSameDirectory,
+  type HierarchyLocation,
+  type HierarchyMount,
+  layoutMounts,
+  layoutVersion,
+  locateHierarchy,
+  MEMORY_FILES,
+  memoryPath,
+  parseHierarchicalLimit,
+  parseInactiveFile,
+  parseMemoryBytes,
+  parseMemoryLimit,
+  type PathState,
+  pathState,
+} from "../kernel/cgroup.ts";
+import { KERNEL_FILE_BUFFER_BYTES, readKernelFile } from "../kernel/kernel_file.ts";
+import type { Logger } from "../base/log.ts";
+import { type CgroupMount, parseCgroupMounts } from "../kernel/mountinfo.ts";
+import { parsePressure, type Pressure } from "../kernel/pressure.ts";
+import {
+  parseCmdline,
+  parseOomScore,
+  parseProcCgroup,
+  parseStatPpid,
+  parseStatStartTime,
+  type ProcCgroup,
+} from "../kernel/procfs.ts";
+import type { CgroupSource, MemoryMaxScope, ProcessSample } from "./sample.ts";
+import { NO_TREND } from "./trend.ts";
+import { UsageError } from "../base/usage_error.ts";
+import {
+  PRESSURE_RESOURCES,
+  PRESSURE_SEVERITIES,
+  PRESSURE_WINDOWS,
+  type PressureResource,
+  type PressureSeverity,
+  pressureVariable,
+  type PressureWindow,
+  VARIABLE_NAMES,
+  type Variables,
+} from "./variables.ts";
+import { ProcessWarnings } from "./warnings.ts";
+
+/** Options of a {@link Collector}. */
+export interface CollectorOptions {
+  /** Where procfs is mounted, e.g. `/proc`. */
+  procfs: string;
+  /** Where cgroupfs is mounted, e.g. `/sys/fs/cgroup`. */
+  cgroupfs: string;
+  /** Where warnings about unreadable files go. */
+  log: Logger;
+  /** Our own pid in `procfs`, left out of scans; `Deno.pid` by default. */
+  selfPid?: number;
+}
+
+/** The most of a command line read: enough to match on, and a 10 MB one costs no memory. */
+const CMDLINE_LIMIT = KERNEL_FILE_BUFFER_BYTES;
+
+/** The memory figures of one cgroup, shared by its processes within a scan; NaN: unreadable. */
+interface MemoryReading {
+  current: number;
+  workingSet: number;
+  /** The effective limit, 0 when there is none, NaN when a limit file could not be read. */
+  max: number;
+  limitDir: string;
+  scope: MemoryMaxScope;
+  problems: string[];
+}
+
+/** One limit file; a missing one (the v2 root, no memory controller) is no limit. */
+interface LimitReading {
+  /** Infinity for none, NaN when unreadable. */
+  limit: number;
+  missing: boolean;
+  problem: string | undefined;
+}
+
+/** The three PSI files of one source, shared by its processes within a scan. */
+interface PressureReading {
+  source: string;
+  /** Why the figures are system-wide, "" when they are the cgroup's own. */
+  note: string;
+  /** Every variable: the pressure figures (NaN where unreadable), the rest unset. */
+  variables: Readonly<Variables>;
+  /** Whether any of the three files exists: a cgroup without them falls back to system-wide. */
+  found: boolean;
+  problems: string[];
+}
+
+/** Our cgroupfs mounts, and where our cgroup namespace's root is in the widest tree we see. */
+interface OwnMounts {
+  memory: HierarchyMount[];
+  unified: HierarchyMount[];
+  above: { memory: string[]; unified: string[] };
+}
+
+/** The cgroup mounts of one process's mount namespace, or why they cannot be used. */
+type ProcessMounts = { memory: HierarchyMount[]; unified: HierarchyMount[] } | { error: string };
+
+/** What one scan has read so far, keyed by directory: many processes share a cgroup. */
+class ScanCache {
+  readonly memory = new Map<string, MemoryReading>();
+  readonly limits = new Map<string, LimitReading>();
+  readonly pressure = new Map<string, PressureReading>();
+  readonly #states = new Map<string, PathState>();
+
+  /** {@link pathState}, asked once per path and scan. */
+  state(path: string): PathState {
+    let state = this.#states.get(path);
+    if (state === undefined) {
+      state = pathState(path);
+      this.#states.set(path, state);
+    }
+    return state;
+  }
+}
+
+/** A short, stable reason for a failed read or parse; stable so it is warned about once. */
+function describe(path: string, err: unknown): string {
+  if (err instanceof Deno.errors.NotFound) return `${path}: not found`;
+  if (err instanceof Deno.errors.PermissionDenied) return `${path}: permission denied`;
+  return `${path}: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/** Runs `parse` on what was read from `path`; on failure records why and returns undefined. */
+function parsed<T>(path: string, parse: () => T, problems: string[]): T | undefined {
+  try {
+    return parse();
+  } catch (err) {
+    problems.push(describe(path, err));
+    return undefined;
+  }
+}
+
+/** Reads and parses one file; on failure records why and returns undefined. */
+function readParsed<T>(
+  path: string,
+  parse: (text: string) => T,
+  problems: string[],
+): T | undefined {
+  return parsed(path, () => parse(readKernelFile(path)), problems);
+}
+
+/** Reads a file that may legitimately be absent. */
+function readIfExists(path: string): string | undefined {
+  try {
+    return readKernelFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Every variable unreadable (NaN) until read, and the trend variables at "no trend": one scan
+ * cannot measure a trend (the monitor's TrendTracker fills them in).
+ */
+const UNREAD_VARIABLES: Readonly<Variables> = Object.freeze({
+  ...Object.fromEntries(VARIABLE_NAMES.map((name) => [name, NaN])),
+  ...NO_TREND,
+});
+
+/** The memory variables, all unreadable: a cgroup that cannot be read is not an empty one. */
+const UNREADABLE_MEMORY = {
+  current: NaN,
+  workingSet: NaN,
+  max: NaN,
+  limitDir: "",
+  scope: "own",
+  problems: [],
+} as const satisfies MemoryReading;
+
+/** How to see the limits above a container, where this view cannot. */
+const OWN_SCOPE_HINT = "for the effective limit, run oomhero in the host view (a DaemonSet with " +
+  "hostPID: true and the node's /sys/fs/cgroup) or mount the host's cgroupfs and pass --cgroupfs";
+
+/** Each pressure variable with where it comes from, so a scan builds no names. */
+const PRESSURE_VARIABLES: ReadonlyArray<
+  readonly [string, PressureResource, PressureSeverity, PressureWindow]
+> = PRESSURE_RESOURCES.flatMap((resource) =>
+  PRESSURE_SEVERITIES.flatMap((severity) =>
+    PRESSURE_WINDOWS.map((window) =>
+      [pressureVariable(resource, severity, window), resource, severity, window] as const
+    )
+  )
+);
+
+/**
+ * {@link UNREAD_VARIABLES} with these pressure figures (an unreadable resource stays NaN). Built
+ * once per source and scan: a spread copy of a ready object costs a process far less than 24
+ * stores by computed name.
+ */
+function withPressure(
+  pressure: Partial<Record<PressureResource, Pressure>>,
+): Readonly<Variables> {
+  const variables: Variables = { ...UNREAD_VARIABLES };
+  for (const [name, resource, severity, window] of PRESSURE_VARIABLES) {
+    variables[name] = pressure[resource]?.[severity][window] ?? NaN;
+  }
+  return variables;
+}
+
+/** The cgroup mounts of `hierarchy` among `mounts`: v1 `memory`, or the cgroup2 tree. */
+function hierarchyMounts(
+  mounts: readonly CgroupMount[],
+  hierarchy: "memory" | "unified",
+  version: CgroupVersion,
+): CgroupMount[] {
+  return mounts.filter((m) =>
+    hierarchy === "memory" && version === 1
+      ? m.fsType === "cgroup" && m.controllers.includes("memory")
+      : m.fsType === "cgroup2"
+  );
+}
+
+/** The filter of a scan that watches every process. */
+const watchAll = (): boolean => true;
+
+/** Reads procfs and cgroupfs into samples, one process at a time or all at once. */
+export class Collector {
+  readonly #procfs: string;
+  readonly #cgroupfs: string;
+  readonly #log: Logger;
+  readonly #selfPid: number;
+  readonly #warnings: ProcessWarnings;
+  #layout!: CgroupLayout;
+  /** Set when a cgroup read failed: the layout is detected again before the next read. */
+  #layoutSuspect = false;
+  /**
+   * Our own cgroup mounts, the host view, and per hierarchy the names of our cgroup namespace's
+   * root under the highest tree we have mounted ({@link findSameDirectory}); rebuilt when the
+   * layout changes.
+   */
+  #ours!: OwnMounts;
+  /** Other processes' cgroup mounts by pid and start time: mounts outlive scans, not processes. */
+  readonly #mounts = new Map<string, ProcessMounts>();
+  /** Whether the "limits above cannot be seen" line was logged: once is enough. */
+  #ownScopeLogged = false;
+  /** Whether the "pressure is system-wide" line was logged: once too. */
+  #systemPressureLogged = false;
+
+  /** Throws a {@link UsageError} when procfs or cgroupfs is not mounted where given. */
+  constructor(options: CollectorOptions) {
+    this.#procfs = options.procfs.replace(/(.)\/+$/, "$1");
+    this.#cgroupfs = options.cgroupfs.replace(/(.)\/+$/, "$1");
+    this.#log = options.log;
+    this.#selfPid = options.selfPid ?? Deno.pid;
+    this.#warnings = new ProcessWarnings(options.log);
+    try {
+      Deno.statSync(`${this.#procfs}/self/stat`);
+    } catch {
+      throw new UsageError(
+        "--procfs",
+        `${options.procfs} is not a procfs mount (no ${this.#procfs}/self/stat)`,
+      );
+    }
+    const layout = detectLayout(this.#cgroupfs);
+    if (layout === undefined) {
+      throw new UsageError(
+        "--cgroupfs",
+        `${options.cgroupfs} is not a cgroupfs mount (no cgroup.controllers for cgroup v2, ` +
+          `no memory/${MEMORY_FILES[1].current} for cgroup v1)`,
+      );
+    }
+    this.#setLayout(layout);
+    this.#log.debug("cgroup layout", { cgroupfs: this.#cgroupfs, layout });
+  }
+
+  #setLayout(layout: CgroupLayout): void {
+    this.#layout = layout;
+    this.#ours = this.#ownMounts();
+  }
+
+  /**
+   * Our cgroupfs mounts, each with the cgroup at its root as our mountinfo says: a container's
+   * /sys/fs/cgroup is often its own cgroup bind-mounted (runc on v1), so its processes' paths
+   * from /proc/<pid>/cgroup are found below that root. Without a mountinfo entry (a copied
+   * tree, as in tests) the mount is taken for the whole hierarchy.
+   */
+  #ownMounts(): OwnMounts {
+    let mounts: CgroupMount[] = [];
+    try {
+      mounts = parseCgroupMounts(readKernelFile(`${this.#procfs}/self/mountinfo`));
+    } catch {
+      // No mountinfo: a copied tree. Every mount then holds its whole hierarchy.
+    }
+    const version = layoutVersion(this.#layout);
+    const dirs = layoutMounts(this.#layout, this.#cgroupfs);
+    const mount = (dir: string | undefined, hierarchy: "memory" | "unified") => {
+      if (dir === undefined) return [];
+      let real = dir;
+      try {
+        real = Deno.realPathSync(dir);
+      } catch {
+        // Checked at startup; a vanished mount shows in the reads.
+      }
+      const entry = hierarchyMounts(mounts, hierarchy, version).find((m) => m.mountPoint === real);
+      return [{ dir, root: entry?.root ?? "/" }];
+    };
+    const memoryAbove = this.#namespaceRoot(hierarchyMounts(mounts, "memory", version));
+    return {
+      memory: mount(dirs.memory, "memory"),
+      unified: mount(dirs.unified, "unified"),
+      above: {
+        memory: memoryAbove,
+        // On v2 both are the one cgroup2 tree.
+        unified: dirs.unified === undefined
+          ? []
+          : version === 2
+          ? memoryAbove
+          : this.#namespaceRoot(hierarchyMounts(mounts, "unified", version)),
+      },
+    };
+  }
+
+  /**
+   * Where our cgroup namespace's root is, as names below the widest tree of one hierarchy that
+   * we have mounted (the host's, bind-mounted into a private cgroup namespace): found by the
+   * inode of our own mount of that root. Empty when we mount no such tree or none of our root.
+   */
+  #namespaceRoot(mounts: readonly CgroupMount[]): string[] {
+    const climbsOnly = (root: string) => root.split("/").every((s) => s === "" || s === "..");
+    const own = mounts.find((m) => m.root === "/");
+    const widest = mounts.filter((m) => m.root !== "/" && climbsOnly(m.root))
+      .sort((a, b) => b.root.length - a.root.length)[0];
+    if (own === undefined || widest === undefined) return [];
+    let names: string[] | undefined;
+    try {
+      const depth = widest.root.split("/").filter((s) => s === "..").length;
+      names = findSameDirectory(widest.mountPoint, depth, Deno.statSync(own.mountPoint));
+    } catch {
+      names = undefined;
+    }
+    this.#log.debug("cgroup namespace root", {
+      tree: widest.mountPoint,
+      names: names?.join("/") ?? "(not found)",
+    });
+    return names ?? [];
+  }
+
+  /** The cgroup layout in use: `v1`, `v2` or `hybrid`. */
+  get layout(): CgroupLayout {
+    return this.#layout;
+  }
+
+  /**
+   * Samples every process in procfs whose command line `watched` accepts, except kernel threads,
+   * processes that exit meanwhile and oomhero itself. Problems are logged once per process and
+   * reason. A process `watched` rejects costs two reads (stat and cmdline) and is never warned
+   * about: with `--include java` on a node, the other processes are none of oomhero's business.
+   */
+  scan(watched: (cmdline: string) => boolean = watchAll): ProcessSample[] {
+    this.#redetectIfSuspect();
+    const cache = new ScanCache();
+    const live = new Map<number, number | undefined>();
+    const samples: ProcessSample[] = [];
+    for (const pid of this.#pids()) {
+      if (pid === this.#selfPid) continue;
+      const sample = this.#sample(pid, cache, live, watched);
+      if (sample !== undefined) samples.push(sample);
+    }
+    this.#warnings.retain(live);
+    for (const key of this.#mounts.keys()) {
+      const [pid, startTime] = key.split(":").map(Number);
+      if (live.get(pid) !== startTime) this.#mounts.delete(key);
+    }
+    return samples;
+  }
+
+  /** Samples one process; undefined when it does not exist or is a kernel thread. */
+  collect(pid: number): ProcessSample | undefined {
+    this.#redetectIfSuspect();
+    return this.#sample(pid, new ScanCache(), new Map(), watchAll);
+  }
+
+  /** The start time of `pid` now (field 22 of its stat), undefined when it is gone. */
+  readStartTime(pid: number): number | undefined {
+    try {
+      return parseStatStartTime(readKernelFile(`${this.#procfs}/${pid}/stat`));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * oomhero's ancestors (parent, grandparent, … up to but not including pid 1), each as pid and
+   * start time. Their command lines often repeat oomhero's own flags (`deno task start
+   * --include java`, a shell, `timeout`), so an `--include` that matches oomhero matches them too.
+   */
+  ancestors(): { pid: number; startTime: number }[] {
+    const out: { pid: number; startTime: number }[] = [];
+    // Each stat file is read once: it gives the process's start time and its parent's pid.
+    let ppid = this.#statPpid(this.#selfPid);
+    // The bound only guards against a malformed procfs; real chains are a handful long.
+    while (ppid !== undefined && ppid > 1 && out.length < 64) {
+      let stat: string;
+      try {
+        stat = readKernelFile(`${this.#procfs}/${ppid}/stat`);
+        out.push({ pid: ppid, startTime: parseStatStartTime(stat) });
+      } catch {
+        break;
+      }
+      ppid = parseStatPpid(stat);
+    }
+    return out;
+  }
+
+  /** The parent pid of `pid`, undefined when its stat cannot be read. */
+  #statPpid(pid: number): number | undefined {
+    try {
+      return parseStatPpid(readKernelFile(`${this.#procfs}/${pid}/stat`));
+    } catch {
+      return undefined;
+    }
+  }
+
+  #redetectIfSuspect(): void {
+    if (!this.#layoutSuspect) return;
+    this.#layoutSuspect = false;
+    const layout = detectLayout(this.#cgroupfs);
+    if (layout === undefined || layout === this.#layout) return;
+    this.#log.info("cgroup layout changed", { from: this.#layout, to: layout });
+    this.#setLayout(layout);
+    this.#mounts.clear();
+  }
+
+  #pids(): number[] {
+    const pids: number[] = [];
+    for (const entry of Deno.readDirSync(this.#procfs)) {
+      if (entry.isDirectory && /^\d+$/.test(entry.name)) pids.push(Number(entry.name));
+    }
+    return pids.sort((a, b) => a - b);
+  }
+
+  /** Samples one process; records its start time in `live` so its warnings are kept. */
+  #sample(
+    pid: number,
+    cache: ScanCache,
+    live: Map<number, number | undefined>,
+    watched: (cmdline: string) => boolean,
+  ): ProcessSample | undefined {
+    const statPath = `${this.#procfs}/${pid}/stat`;
+    let stat: string;
+    try {
+      stat = readKernelFile(statPath);
+    } catch (err) {
+      // A process that is gone takes its files with it (NotFound, or ESRCH while it exits).
+      if (!(err instanceof Deno.errors.PermissionDenied)) {
+        this.#log.debug("process vanished", { pid });
+        return undefined;
+      }
+      live.set(pid, undefined);
+      this.#warnings.warn(pid, undefined, describe(statPath, err));
+      return undefined;
+    }
+    let startTime: number;
+    try {
+      startTime = parseStatStartTime(stat);
+    } catch (err) {
+      live.set(pid, undefined);
+      this.#warnings.warn(pid, undefined, describe(statPath, err));
+      return undefined;
+    }
+    live.set(pid, startTime);
+    const problems: string[] = [];
+    const sample = this.#read(pid, startTime, cache, problems, watched);
+    if (problems.length === 0) return sample;
+    // A process that exits mid-read takes its files, and maybe its cgroup, with it: not a problem.
+    if (this.readStartTime(pid) !== startTime) {
+      this.#log.debug("process vanished", { pid });
+      return undefined;
+    }
+    // One moved to another cgroup mid-read may find the old one removed: read it next scan.
+    if (
+      sample !== undefined && this.#cgroupPath(pid, sample.source.version) !== sample.source.path
+    ) {
+      this.#log.debug("process changed cgroup", { pid });
+      return undefined;
+    }
+    for (const problem of problems) this.#warnings.warn(pid, startTime, problem);
+    return sample;
+  }
+
+  /** The memory cgroup path of `pid` now, as {@link CgroupSource} `path` holds it. */
+  #cgroupPath(pid: number, version: 1 | 2): string | undefined {
+    try {
+      const cgroups = parseProcCgroup(readKernelFile(`${this.#procfs}/${pid}/cgroup`));
+      return memoryPath(version, cgroups) ?? "";
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Reads everything but the stat file; undefined for kernel threads, unwatched processes and
+   * unreadable basics.
+   */
+  #read(
+    pid: number,
+    startTime: number,
+    cache: ScanCache,
+    problems: string[],
+    watched: (cmdline: string) => boolean,
+  ): ProcessSample | undefined {
+    const dir = `${this.#procfs}/${pid}`;
+    let raw: string;
+    try {
+      raw = readKernelFile(`${dir}/cmdline`, CMDLINE_LIMIT);
+    } catch (err) {
+      problems.push(describe(`${dir}/cmdline`, err));
+      return undefined;
+    }
+    // Kernel threads (and zombies) have no command line and no memory of their own.
+    if (raw === "") return undefined;
+    const { cmdline, firstArg } = parseCmdline(raw);
+    if (!watched(cmdline)) return undefined;
+    const cgroups = readParsed(`${dir}/cgroup`, parseProcCgroup, problems);
+    if (cgroups === undefined) return undefined;
+    const oomScore = readParsed(`${dir}/oom_score`, parseOomScore, problems) ?? NaN;
+    const oomScoreAdj = readParsed(`${dir}/oom_score_adj`, parseOomScore, problems) ?? NaN;
+    const { source, variables } = this.#readCgroup(pid, startTime, cgroups, cache, problems);
+    variables.oom_score = oomScore;
+    variables.oom_score_adj = oomScoreAdj;
+    const sample: ProcessSample = { pid, startTime, cmdline, firstArg, source, variables };
+    if (problems.length > 0) sample.unreadable = [...new Set(problems)];
+    return sample;
+  }
+
+  /** The variables read from the process's cgroup (NaN where unreadable), and where from. */
+  #readCgroup(
+    pid: number,
+    startTime: number,
+    cgroups: ProcCgroup,
+    cache: ScanCache,
+    problems: string[],
+  ): { source: CgroupSource; variables: Variables } {
+    const version = layoutVersion(this.#layout);
+    const path = memoryPath(version, cgroups);
+    const theirs = (hierarchy: "memory" | "unified") => () => {
+      const mounts = this.#processMounts(pid, startTime, cache);
+      if ("error" in mounts) throw new Error(mounts.error);
+      return mounts[hierarchy];
+    };
+    let location: HierarchyLocation | undefined;
+    if (path === undefined) {
+      problems.push(`no cgroup v${version} memory line in ${this.#procfs}/${pid}/cgroup`);
+    } else {
+      location = this.#locate("memory", path, theirs("memory"), cache, problems);
+    }
+    const memory = location === undefined
+      ? UNREADABLE_MEMORY
+      : this.#memory(location, version, cache);
+    problems.push(...memory.problems);
+    const pressure = this.#pressure(pid, cgroups.unified, theirs("unified"), cache);
+    problems.push(...pressure.problems);
+    const source: CgroupSource = {
+      version,
+      view: location?.view ?? "host",
+      path: path ?? "",
+      memoryDir: location?.dir ?? "",
+      limitDir: memory.limitDir,
+      memoryMaxScope: memory.scope,
+      pressureSource: pressure.source,
+      pressureNote: pressure.note,
+    };
+    const variables: Variables = { ...pressure.variables };
+    variables.memory_current = memory.current;
+    variables.memory_max = memory.max;
+    variables.memory_working_set = memory.workingSet;
+    // No limit: 0, as the original tool reads it; an unreadable figure stays NaN.
+    const limited = memory.max > 0 || Number.isNaN(memory.max);
+    variables.memory_usage = limited ? memory.current / memory.max * 100 : 0;
+    variables.memory_working_set_usage = limited ? memory.workingSet / memory.max * 100 : 0;
+    if (memory.scope === "own" && location !== undefined) this.#logOwnScope(source);
+    return { source, variables };
+  }
+
+  /** Says once that limits above the containers cannot be seen, and how to see them. */
+  #logOwnScope(source: CgroupSource): void {
+    if (this.#ownScopeLogged) return;
+    this.#ownScopeLogged = true;
+    this.#log.warn("memory limits set above a container's own cgroup cannot be seen", {
+      why: `cgroup v${source.version} in a private cgroup namespace shows only the ` +
+        `container's own cgroup and below (${source.memoryDir})`,
+      effect: "memory_max and memory_usage use the container's own limit",
+      fix: OWN_SCOPE_HINT,
+    });
+  }
+
+  /** {@link locateHierarchy}; undefined, with the cause among `problems`, when it fails. */
+  #locate(
+    what: "memory" | "cgroup2",
+    path: string,
+    theirs: () => readonly HierarchyMount[],
+    cache: ScanCache,
+    problems: string[],
+  ): HierarchyLocation | undefined {
+    const hierarchy = what === "memory" ? "memory" : "unified";
+    try {
+      return locateHierarchy(
+        what,
+        path,
+        this.#ours[hierarchy],
+        theirs,
+        (p) => cache.state(p),
+        this.#ours.above[hierarchy],
+      );
+    } catch (err) {
+      this.#layoutSuspect = true;
+      problems.push(err instanceof Error ? err.message : String(err));
+      return undefined;
+    }
+  }
+
+  /**
+   * The cgroup mounts of `pid`'s own mount namespace, under `<procfs>/<pid>/root`: its
+   * mountinfo, read once per process (mounts do not move under a running container), and
+   * whether we may look through its root at all (another container's needs CAP_SYS_PTRACE).
+   */
+  #processMounts(pid: number, startTime: number, cache: ScanCache): ProcessMounts {
+    const key = `${pid}:${startTime}`;
+    const cached = this.#mounts.get(key);
+    if (cached !== undefined) return cached;
+    const root = `${this.#procfs}/${pid}/root`;
+    let mounts: ProcessMounts;
+    if (cache.state(root) === "denied") {
+      mounts = {
+        error: `${root}: permission denied: oomhero lacks CAP_SYS_PTRACE, which reading ` +
+          "another container's cgroup through /proc/<pid>/root needs",
+      };
+    } else {
+      try {
+        const all = parseCgroupMounts(readKernelFile(`${this.#procfs}/${pid}/mountinfo`));
+        const version = layoutVersion(this.#layout);
+        const under = (hierarchy: "memory" | "unified") =>
+          hierarchyMounts(all, hierarchy, version).map((m) => ({
+            dir: `${root}${m.mountPoint === "/" ? "" : m.mountPoint}`,
+            root: m.root,
+          }));
+        mounts = { memory: under("memory"), unified: under("unified") };
+      } catch (err) {
+        mounts = { error: describe(`${this.#procfs}/${pid}/mountinfo`, err) };
+      }
+    }
+    this.#mounts.set(key, mounts);
+    return mounts;
+  }
+
+  #memory(location: HierarchyLocation, version: CgroupVersion, cache: ScanCache): MemoryReading {
+    const memoryDir = location.dir;
+    const cached = cache.memory.get(memoryDir);
+    if (cached !== undefined) return cached;
+    const files = MEMORY_FILES[version];
+    const problems: string[] = [];
+    const current = readParsed(`${memoryDir}/${files.current}`, parseMemoryBytes, problems) ?? NaN;
+    if (Number.isNaN(current)) this.#layoutSuspect = true;
+    const statPath = `${memoryDir}/memory.stat`;
+    const stat = readParsed(statPath, (text) => text, problems);
+    // Without inactive_file the working set is taken as all of usage: the cautious figure.
+    const inactive = stat === undefined
+      ? 0
+      : parsed(statPath, () => parseInactiveFile(stat, version), problems) ?? 0;
+    // v1 states the limit it enforces, ancestors included, however few of them we can see.
+    const hierarchical = version === 1 && stat !== undefined
+      ? parsed(statPath, () => parseHierarchicalLimit(stat), problems)
+      : undefined;
+    let limit = Infinity;
+    let limitDir = "";
+    let unreadable = false;
+    let top: LimitReading | undefined;
+    for (const dir of ancestors(memoryDir, location.root)) {
+      top = this.#limit(`${dir}/${files.limit}`, cache);
+      if (top.problem !== undefined) {
+        unreadable = true;
+        problems.push(top.problem);
+      }
+      if (top.limit < limit) {
+        limit = top.limit;
+        limitDir = dir;
+      }
+    }
+    let scope: MemoryMaxScope;
+    if (hierarchical !== undefined) {
+      scope = "effective";
+      unreadable = false;
+      if (hierarchical < limit) {
+        limitDir = `an ancestor above ${location.root} (memory.stat hierarchical_memory_limit)`;
+      }
+      limit = hierarchical;
+    } else {
+      // The v2 root has no memory.max and no cgroup.type: a walk that reached it saw every limit.
+      const reachedRoot = version === 2 && top?.missing === true &&
+        cache.state(`${location.root}/cgroup.type`) === "absent";
+      scope = reachedRoot ? "effective" : "own";
+    }
+    if (!Number.isFinite(limit)) limitDir = "";
+    const reading: MemoryReading = {
+      current,
+      workingSet: Math.max(0, current - inactive),
+      max: unreadable ? NaN : Number.isFinite(limit) ? limit : 0,
+      limitDir,
+      scope,
+      problems,
+    };
+    cache.memory.set(memoryDir, reading);
+    return reading;
+  }
+
+  #limit(path: string, cache: ScanCache): LimitReading {
+    const cached = cache.limits.get(path);
+    if (cached !== undefined) return cached;
+    let reading: LimitReading;
+    try {
+      const text = readIfExists(path);
+      reading = {
+        limit: text === undefined ? Infinity : parseMemoryLimit(text),
+        missing: text === undefined,
+        problem: undefined,
+      };
+    } catch (err) {
+      reading = { limit: NaN, missing: false, problem: describe(path, err) };
+    }
+    cache.limits.set(path, reading);
+    return reading;
+  }
+
+  /**
+   * The cgroup's PSI files. System-wide ones only where the kernel keeps none for the cgroup
+   * (cgroup v1, or a cgroup2 directory without `*.pressure` files), and then `note` says so; a
+   * cgroup that cannot be found or read has unreadable pressure, never the whole system's.
+   */
+  #pressure(
+    pid: number,
+    path: string | undefined,
+    theirs: () => readonly HierarchyMount[],
+    cache: ScanCache,
+  ): PressureReading {
+    if (this.#ours.unified.length === 0) {
+      return this.#systemPressure("cgroup v1 keeps no pressure figures per cgroup", cache);
+    }
+    if (path === undefined) {
+      return this.#systemPressure(`no cgroup2 line in ${this.#procfs}/${pid}/cgroup`, cache);
+    }
+    const problems: string[] = [];
+    const location = this.#locate("cgroup2", path, theirs, cache, problems);
+    if (location === undefined) {
+      return { source: "", note: "", variables: withPressure({}), found: false, problems };
+    }
+    const dir = location.dir;
+    const reading = this.#readPressure(dir, (r) => `${dir}/${r}.pressure`, "", cache);
+    if (reading.found) return reading;
+    return this.#systemPressure(`no *.pressure files in ${dir} (per-cgroup PSI is off)`, cache);
+  }
+
+  #systemPressure(note: string, cache: ScanCache): PressureReading {
+    if (!this.#systemPressureLogged) {
+      this.#systemPressureLogged = true;
+      this.#log.info("pressure figures are system-wide where the kernel keeps none per cgroup", {
+        why: note,
+      });
+    }
+    const system = `${this.#procfs}/pressure`;
+    const reading = this.#readPressure(system, (r) => `${system}/${r}`, note, cache);
+    return reading.note === note ? reading : { ...reading, note };
+  }
+
+  #readPressure(
+    source: string,
+    file: (resource: PressureResource) => string,
+    note: string,
+    cache: ScanCache,
+  ): PressureReading {
+    const cached = cache.pressure.get(source);
+    if (cached !== undefined) return cached;
+    const pressure: Partial<Record<PressureResource, Pressure>> = {};
+    const missing: string[] = [];
+    const problems: string[] = [];
+    for (const resource of PRESSURE_RESOURCES) {
+      const path = file(resource);
+      try {
+        const text = readIfExists(path);
+        if (text === undefined) missing.push(path);
+        else pressure[resource] = parsePressure(text);
+      } catch (err) {
+        problems.push(describe(path, err));
+      }
+    }
+    const found = missing.length < PRESSURE_RESOURCES.length;
+    // Some files but not all: the missing ones are unreadable, not quiet.
+    if (found || note !== "") problems.push(...missing.map((path) => `${path}: not found`));
+    const reading = { source, note, variables: withPressure(pressure), found, problems };
+    cache.pressure.set(source, reading);
+    return reading;
+  }
+}

@@ -1,0 +1,410 @@
+/**
+ * The Prometheus metrics: the original tool's per-process gauges under their original names, a
+ * few more per-process gauges, and metrics about oomhero itself.
+ * @module
+ */
+import {
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Histogram,
+  openMetricsContentType,
+  prometheusContentType,
+  Registry,
+} from "prom-client";
+import { parseKubernetesIds } from "../kernel/kubernetes.ts";
+import type { ProcessSample } from "../collect/sample.ts";
+import {
+  PRESSURE_RESOURCES,
+  PRESSURE_SEVERITIES,
+  PRESSURE_WINDOWS,
+  type PressureResource,
+  pressureVariable,
+} from "../collect/variables.ts";
+
+/**
+ * How the `cmdline` label is filled: the process's first argument (the original tool's
+ * behaviour), its basename, or always "" (hides command lines from whoever reads the metrics).
+ */
+export type CmdlineLabel = "first-arg" | "basename" | "none";
+
+/** The outcome of a signal, the `result` label of `oomhero_signals_total`. */
+export type SignalResult = "sent" | "failed" | "dry_run";
+
+/** Settings of {@linkcode Metrics}. */
+export interface MetricsOptions {
+  /** A (pid, cmdline) series unseen for longer than this is removed; default 60 000 (1 min). */
+  idleTimeoutMs?: number;
+  /** The clock for idle removal, in milliseconds; default `performance.now()` (monotonic). */
+  now?: () => number;
+  /** How the `cmdline` label is filled; default `first-arg`. */
+  cmdlineLabel?: CmdlineLabel;
+  /** oomhero's version, the `version` label of `oomhero_build_info`. */
+  version: string;
+}
+
+/** A rendered scrape: the body and its Content-Type. */
+export interface RenderedMetrics {
+  /** The Content-Type header value. */
+  contentType: string;
+  /** The exposition text. */
+  body: string;
+}
+
+/** The default idle timeout, the original tool's. */
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
+/** Scan duration buckets, seconds: from a few processes (0.1 ms) to a loaded node (1 s). */
+const SCAN_DURATION_BUCKETS = [
+  0.0001,
+  0.00025,
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+];
+
+/**
+ * The prom-client default metrics that report true values under Deno. Left out: the
+ * `nodejs_eventloop_lag_*` gauges (Deno's monitorEventLoopDelay misses a 500 ms block; idle it
+ * yields NaN and 9.2e9), `nodejs_active_*` (Deno stubs, always 0 or 1), `nodejs_gc_duration_seconds`
+ * (Deno emits no gc performance entries), `nodejs_version_info` (Deno's emulated Node version)
+ * and `process_heap_bytes` (VmData: V8's reservations, ~600 MB under a 64 MB heap cap).
+ */
+const DEFAULT_METRICS_KEPT: ReadonlySet<string> = new Set([
+  // The user counter's collect sets all three, so they stay together.
+  "process_cpu_user_seconds_total",
+  "process_cpu_system_seconds_total",
+  "process_cpu_seconds_total",
+  "process_start_time_seconds",
+  "process_resident_memory_bytes",
+  "process_virtual_memory_bytes",
+  "process_open_fds",
+  "process_max_fds",
+  "nodejs_heap_size_total_bytes",
+  "nodejs_heap_size_used_bytes",
+  "nodejs_external_memory_bytes",
+  "nodejs_heap_space_size_total_bytes",
+  "nodejs_heap_space_size_used_bytes",
+  "nodejs_heap_space_size_available_bytes",
+]);
+
+/**
+ * The largest timer delay. prom-client enables a monitorEventLoopDelay histogram whose default
+ * 10 ms resolution wakes the process 100 times a second for gauges we drop anyway.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Labels of the per-process gauges: the original tool's `pid` and `cmdline`, plus `pod_uid` and
+ * `container_id` only on series whose cgroup path names a Kubernetes pod and container.
+ */
+const PROCESS_LABELS = ["pid", "cmdline", "pod_uid", "container_id"] as const;
+/** Labels of the pressure gauges. */
+const PRESSURE_LABELS = [...PROCESS_LABELS, "severity_level", "severity_window"] as const;
+
+type ProcessLabels =
+  & Record<"pid" | "cmdline", string>
+  & Partial<Record<"pod_uid" | "container_id", string>>;
+
+/** One (pid, cmdline) series set, the last sample a scan saw of it, and when. */
+interface TrackedSeries {
+  labels: ProcessLabels;
+  /** The value of each per-process series, in the order of `Metrics.#seriesVariables`. */
+  values: Float64Array;
+  lastSeen: number;
+}
+
+/** Prometheus metrics of the watched processes and of oomhero, in a registry of their own. */
+export class Metrics {
+  /** The registry every metric is in (not prom-client's global one). */
+  readonly registry: Registry = new Registry();
+
+  readonly #idleTimeoutMs: number;
+  readonly #now: () => number;
+  readonly #cmdlineLabel: CmdlineLabel;
+  /** Per-process gauges and the variable each shows. */
+  readonly #processGauges: ReadonlyArray<readonly [Gauge<typeof PROCESS_LABELS[number]>, string]>;
+  readonly #pressureGauges: ReadonlyArray<
+    readonly [Gauge<typeof PRESSURE_LABELS[number]>, PressureResource]
+  >;
+  readonly #tracked = new Map<string, TrackedSeries>();
+  /** Whether a scan came since the per-process gauges were last set. */
+  #unpublished = false;
+  /** The variable each per-process series shows, in the order `#publish` sets them. */
+  readonly #seriesVariables: readonly string[];
+  readonly #signals: Counter<"severity" | "signal" | "result">;
+  readonly #scans: Counter;
+  readonly #scanDuration: Histogram;
+  readonly #processes: Gauge;
+  readonly #errors: Counter<"reason">;
+
+  constructor(options: MetricsOptions) {
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.#now = options.now ?? (() => performance.now());
+    this.#cmdlineLabel = options.cmdlineLabel ?? "first-arg";
+    const registers = [this.registry];
+    // The per-process gauges are set when a scrape reads them, not on every scan: scans come ten
+    // times a second, scrapes every few seconds, and setting 31 labelled gauges per process
+    // was a sixth of the CPU oomhero spent.
+    const collect = () => this.#publish();
+
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: MAX_TIMER_MS });
+    for (const metric of this.registry.getMetricsAsArray()) {
+      if (!DEFAULT_METRICS_KEPT.has(metric.name)) this.registry.removeSingleMetric(metric.name);
+    }
+
+    const processGauge = (name: string, help: string, variable: string) =>
+      [
+        new Gauge({ name, help, labelNames: PROCESS_LABELS, registers, collect }),
+        variable,
+      ] as const;
+    this.#processGauges = [
+      processGauge(
+        "memory_usage",
+        "Memory charged to the process's cgroup, percent of its limit (0 when unlimited).",
+        "memory_usage",
+      ),
+      processGauge(
+        "oom_score",
+        "The kernel's OOM score of the process, adjustment included.",
+        "oom_score",
+      ),
+      processGauge(
+        "memory_current_bytes",
+        "Memory charged to the process's cgroup.",
+        "memory_current",
+      ),
+      processGauge(
+        "memory_max_bytes",
+        "Smallest memory limit of the process's cgroup and its ancestors (0 when unlimited).",
+        "memory_max",
+      ),
+      processGauge(
+        "memory_working_set_bytes",
+        "Memory charged to the process's cgroup minus inactive page cache.",
+        "memory_working_set",
+      ),
+      processGauge(
+        "memory_growth_rate_bytes_per_second",
+        "Growth of the memory charged to the process's cgroup, least-squares slope over " +
+          "--trend-window (0 until measured).",
+        "memory_growth_rate",
+      ),
+      processGauge(
+        "memory_seconds_to_limit",
+        "Seconds until the process's cgroup reaches its limit at the current growth rate " +
+          "(1e9 when not growing, unlimited or not measured).",
+        "memory_seconds_to_limit",
+      ),
+    ];
+    this.#pressureGauges = PRESSURE_RESOURCES.map((resource) =>
+      [
+        new Gauge({
+          name: `${resource}_pressure`,
+          help: `Pressure stall information on ${resource} of the process's cgroup: ` +
+            "percent of time stalled (avg windows) or microseconds stalled (total).",
+          labelNames: PRESSURE_LABELS,
+          registers,
+          collect,
+        }),
+        resource,
+      ] as const
+    );
+    this.#seriesVariables = [
+      ...this.#processGauges.map(([, variable]) => variable),
+      ...this.#pressureGauges.flatMap(([, resource]) =>
+        PRESSURE_SEVERITIES.flatMap((severity) =>
+          PRESSURE_WINDOWS.map((window) => pressureVariable(resource, severity, window))
+        )
+      ),
+    ];
+
+    this.#signals = new Counter({
+      name: "oomhero_signals_total",
+      help: "Signals oomhero sent, failed to send or would have sent (dry run).",
+      labelNames: ["severity", "signal", "result"] as const,
+      registers,
+    });
+    this.#scans = new Counter({
+      name: "oomhero_scans_total",
+      help: "Scans of the watched processes.",
+      registers,
+    });
+    this.#scanDuration = new Histogram({
+      name: "oomhero_scan_duration_seconds",
+      help: "Time one scan took.",
+      buckets: SCAN_DURATION_BUCKETS,
+      registers,
+    });
+    this.#processes = new Gauge({
+      name: "oomhero_processes",
+      help: "Processes watched in the last scan.",
+      registers,
+    });
+    this.#errors = new Counter({
+      name: "oomhero_errors_total",
+      help: "Errors by reason.",
+      labelNames: ["reason"] as const,
+      registers,
+    });
+    new Gauge({
+      name: "oomhero_build_info",
+      help: "Always 1; the labels tell the oomhero and Deno versions.",
+      labelNames: ["version", "deno"] as const,
+      registers,
+    }).set({ version: options.version, deno: Deno.version.deno }, 1);
+  }
+
+  /** Records one scan: every sample's values, the scan's duration, and drops idle series. */
+  observeScan(samples: readonly ProcessSample[], durationSeconds: number): void {
+    const now = this.#now();
+    for (const sample of samples) {
+      const labels: ProcessLabels = { pid: String(sample.pid), cmdline: this.#cmdline(sample) };
+      const key = `${labels.pid} ${labels.cmdline}`;
+      let tracked = this.#tracked.get(key);
+      if (tracked === undefined) {
+        const values = new Float64Array(this.#seriesVariables.length);
+        const ids = parseKubernetesIds(sample.source.path);
+        if (ids) Object.assign(labels, { pod_uid: ids.podUid, container_id: ids.containerId });
+        tracked = { labels, values, lastSeen: now };
+        this.#tracked.set(key, tracked);
+      }
+      tracked.lastSeen = now;
+      // Numbers only, so that a scan's samples are not kept alive until the next scrape. A
+      // missing or unreadable variable (NaN) leaves its series out, rather than the previous
+      // scan's value or 0.
+      const names = this.#seriesVariables;
+      for (let i = 0; i < names.length; i++) tracked.values[i] = sample.variables[names[i]] ?? NaN;
+    }
+    this.#unpublished = true;
+    this.#scans.inc();
+    this.#scanDuration.observe(durationSeconds);
+    this.#processes.set(samples.length);
+    this.#removeIdle(now);
+  }
+
+  /** Counts a signal sent, failed or skipped by a dry run. */
+  countSignal(severity: "warning" | "critical", signal: string, result: SignalResult): void {
+    this.#signals.inc({ severity, signal, result });
+  }
+
+  /** Counts an error, e.g. `scan` or `signal`. */
+  countError(reason: string): void {
+    this.#errors.inc({ reason });
+  }
+
+  /**
+   * Renders every metric: OpenMetrics when `accept` (an Accept header) prefers
+   * application/openmetrics-text, the Prometheus text format otherwise.
+   */
+  async render(accept: string | null): Promise<RenderedMetrics> {
+    // Also here, so series go idle on time even when the scan loop is stuck.
+    this.#removeIdle(this.#now());
+    // Always rendered as Prometheus text: prom-client's OpenMetrics mode renames counters in
+    // place, which would corrupt a concurrent Prometheus-format scrape.
+    const text = await this.registry.metrics();
+    return prefersOpenMetrics(accept)
+      ? { contentType: openMetricsContentType, body: toOpenMetrics(text) }
+      : { contentType: prometheusContentType, body: text };
+  }
+
+  #cmdline(sample: ProcessSample): string {
+    switch (this.#cmdlineLabel) {
+      case "first-arg":
+        return sample.firstArg;
+      case "basename":
+        return sample.firstArg.slice(sample.firstArg.lastIndexOf("/") + 1);
+      case "none":
+        return "";
+    }
+  }
+
+  /** Sets the per-process gauges to the last sample of every tracked series. */
+  #publish(): void {
+    if (!this.#unpublished) return;
+    this.#unpublished = false;
+    for (const { labels, values } of this.#tracked.values()) {
+      let i = 0;
+      for (const [gauge] of this.#processGauges) show(gauge, labels, values[i++]);
+      for (const [gauge] of this.#pressureGauges) {
+        for (const severity_level of PRESSURE_SEVERITIES) {
+          for (const severity_window of PRESSURE_WINDOWS) {
+            show(gauge, { ...labels, severity_level, severity_window }, values[i++]);
+          }
+        }
+      }
+    }
+  }
+
+  /** Removes every label set of the series unseen for longer than the idle timeout. */
+  #removeIdle(now: number): void {
+    for (const [key, series] of this.#tracked) {
+      if (now - series.lastSeen <= this.#idleTimeoutMs) continue;
+      for (const [gauge] of this.#processGauges) gauge.remove(series.labels);
+      for (const [gauge] of this.#pressureGauges) {
+        for (const severity_level of PRESSURE_SEVERITIES) {
+          for (const severity_window of PRESSURE_WINDOWS) {
+            gauge.remove({ ...series.labels, severity_level, severity_window });
+          }
+        }
+      }
+      this.#tracked.delete(key);
+    }
+  }
+}
+
+/** Sets a series, or removes it for an unreadable figure (NaN): absent, never a made-up 0. */
+function show<T extends string>(
+  gauge: Gauge<T>,
+  labels: Partial<Record<T, string>>,
+  value: number,
+): void {
+  if (Number.isNaN(value)) gauge.remove(labels);
+  else gauge.set(labels, value);
+}
+
+/**
+ * Whether an Accept header ranks application/openmetrics-text (any version) at least as high as
+ * the Prometheus text format. No header, or one that does not name OpenMetrics, means text.
+ */
+function prefersOpenMetrics(accept: string | null): boolean {
+  if (accept === null) return false;
+  let openMetrics = 0;
+  let text = 0;
+  for (const range of accept.split(",")) {
+    const [type, ...params] = range.split(";").map((s) => s.trim().toLowerCase());
+    const q = params.map((p) => /^q=([0-9.]+)$/.exec(p)).find((m) => m !== null);
+    const weight = q ? Number(q[1]) : 1;
+    if (type === "application/openmetrics-text") openMetrics = Math.max(openMetrics, weight);
+    else if (type === "text/plain" || type === "text/*" || type === "*/*") {
+      text = Math.max(text, weight);
+    }
+  }
+  return openMetrics > 0 && openMetrics >= text;
+}
+
+/**
+ * Turns prom-client's Prometheus text into OpenMetrics 1.0, as its OpenMetrics mode would: a
+ * counter family is named without `_total` (its samples keep it; every counter here has it), no
+ * blank lines between families, and a closing `# EOF`.
+ */
+function toOpenMetrics(text: string): string {
+  const families = text.trimEnd().split("\n\n").map((family) => {
+    const type = /^# TYPE (\S+) counter$/m.exec(family);
+    if (type === null || !type[1].endsWith("_total")) return family;
+    const name = type[1];
+    const base = name.slice(0, -"_total".length);
+    return family
+      .replace(`# HELP ${name} `, `# HELP ${base} `)
+      .replace(`# TYPE ${name} `, `# TYPE ${base} `);
+  });
+  return `${families.join("\n")}\n# EOF\n`;
+}

@@ -1,0 +1,310 @@
+/**
+ * The scan loop: collect → trends → evaluate → signal and report, every loop interval, never
+ * overlapping.
+ * @module
+ */
+import { CooldownTable, processKey, type Severity } from "../act/cooldown.ts";
+import { evaluateSeverity, referencedValues, type Thresholds } from "../evaluate/evaluate.ts";
+import type { Logger, LogLevel } from "../base/log.ts";
+import type { ProcessSample } from "../collect/sample.ts";
+import { sendSignal, type SignallerDeps } from "../act/signaller.ts";
+import type { SignalResult } from "../report/metrics.ts";
+import { WEBHOOK_SIGNAL, type WebhookNotifier } from "../act/webhook.ts";
+import { DEFAULT_TREND_WINDOW_MS } from "../collect/trend.ts";
+import { TrendTracker } from "../collect/trend_tracker.ts";
+
+/** Where samples come from: the collector, or a fake in tests. */
+export interface ProcessSource {
+  /** Every visible process whose command line `watched` accepts, once. */
+  scan(watched: (cmdline: string) => boolean): ProcessSample[];
+  /** Current start time of a pid, undefined when it is gone. */
+  readStartTime(pid: number): number | undefined;
+}
+
+/** Receives what each scan saw and did: the metrics registry in production. */
+export interface ScanObserver {
+  /** After every scan, with the watched processes. */
+  observeScan(samples: readonly ProcessSample[], durationSeconds: number): void;
+  /** After every send attempt. */
+  countSignal(severity: Severity, signal: string, result: SignalResult): void;
+  /** After a failed send, with its reason. */
+  countError(reason: string): void;
+}
+
+/** The monitor's settings. */
+export interface MonitorOptions extends Thresholds {
+  /** Time between the start of one scan and the next. */
+  loopIntervalMs: number;
+  /** Minimum time before the same severity is sent again to the same process. */
+  cooldownMs: number;
+  /** Signal sent when `warning` matches. */
+  warningSignal: Deno.Signal;
+  /** Signal sent when `critical` matches. */
+  criticalSignal: Deno.Signal;
+  /** Only processes whose command line matches one of these (all when empty). */
+  include: RegExp[];
+  /** Processes whose command line matches one of these are never watched. */
+  exclude: RegExp[];
+  /** Evaluate and log, but send nothing. */
+  dryRun: boolean;
+  /** With a webhook, send the signals as well; without one, signals are always sent. */
+  signalToo?: boolean;
+  /** The span the growth variables are fitted over; default 30 s. */
+  trendWindowMs?: number;
+}
+
+/** What the monitor needs from outside; injected so tests can drive it. */
+export interface MonitorDeps {
+  source: ProcessSource;
+  log: Logger;
+  observer?: ScanObserver;
+  kill?: (pid: number, signal: Deno.Signal) => void;
+  selfPid?: number;
+  /** oomhero's ancestors as process keys: refused like oomhero itself. */
+  ancestors?: ReadonlySet<string>;
+  now?: () => number;
+  /** Where alerts are POSTed; replaces signals unless `signalToo`. */
+  webhook?: WebhookNotifier;
+}
+
+/** What an alert became, as counted and logged; `reason` is the `oomhero_errors_total` label. */
+type AlertOutcome =
+  | { result: "sent" | "dry_run" }
+  | { result: "failed"; reason: string; error: string; cause?: string };
+
+/** Whether a command line passes the include and exclude filters. */
+export function isWatched(cmdline: string, include: RegExp[], exclude: RegExp[]): boolean {
+  if (include.length > 0 && !include.some((r) => r.test(cmdline))) return false;
+  return !exclude.some((r) => r.test(cmdline));
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done);
+  });
+}
+
+const RATE_LOG_INTERVAL_MS = 10_000;
+
+/** Scans, evaluates and signals. */
+export class Monitor {
+  readonly #opts: MonitorOptions;
+  readonly #source: ProcessSource;
+  readonly #log: Logger;
+  readonly #observer: ScanObserver | undefined;
+  readonly #signaller: SignallerDeps;
+  readonly #now: () => number;
+  readonly #cooldown: CooldownTable;
+  readonly #sendsSignals: boolean;
+  readonly #webhook: WebhookNotifier | undefined;
+  /** A table of its own, so a webhook outage does not re-send signals that arrived. */
+  readonly #webhookCooldown: CooldownTable;
+  readonly #trends: TrendTracker;
+  /** Failures already logged at warn, per process and reason, so a retry loop is quiet. */
+  readonly #reportedFailures = new Set<string>();
+  #lastScanEnd: number | undefined;
+  #rateWindowStart: number;
+  #rateWindowScans = 0;
+
+  constructor(opts: MonitorOptions, deps: MonitorDeps) {
+    this.#opts = opts;
+    this.#source = deps.source;
+    this.#log = deps.log;
+    this.#observer = deps.observer;
+    this.#now = deps.now ?? (() => performance.now());
+    this.#cooldown = new CooldownTable(opts.cooldownMs);
+    this.#webhook = deps.webhook;
+    this.#sendsSignals = deps.webhook === undefined || opts.signalToo === true;
+    this.#webhookCooldown = new CooldownTable(opts.cooldownMs);
+    this.#trends = new TrendTracker({
+      windowMs: opts.trendWindowMs ?? DEFAULT_TREND_WINDOW_MS,
+      intervalMs: opts.loopIntervalMs,
+    });
+    this.#signaller = {
+      readStartTime: (pid) => deps.source.readStartTime(pid),
+      kill: deps.kill ?? Deno.kill,
+      selfPid: deps.selfPid ?? Deno.pid,
+      ancestors: deps.ancestors ?? new Set(),
+      dryRun: opts.dryRun,
+    };
+    this.#rateWindowStart = this.#now();
+  }
+
+  /** When the last scan finished, on the `now` clock; undefined before the first. */
+  lastScanEnd(): number | undefined {
+    return this.#lastScanEnd;
+  }
+
+  /** One scan: collect, filter, evaluate, act, report. */
+  scanOnce(): void {
+    const start = this.#now();
+    const samples = this.#source.scan((cmdline) =>
+      isWatched(cmdline, this.#opts.include, this.#opts.exclude)
+    );
+    this.#trends.update(samples, start);
+    const live = new Set<string>();
+    for (const sample of samples) {
+      const key = processKey(sample.pid, sample.startTime);
+      live.add(key);
+      const severity = evaluateSeverity(this.#opts, sample.variables);
+      if (!severity) continue;
+      if (this.#sendsSignals && this.#cooldown.allows(key, severity, start)) {
+        this.#act(sample, key, severity);
+      }
+      if (this.#webhook && this.#webhookCooldown.allows(key, severity, start)) {
+        this.#notify(this.#webhook, sample, key, severity);
+      }
+    }
+    this.#cooldown.retain(live);
+    this.#webhookCooldown.retain(live);
+    for (const k of this.#reportedFailures) {
+      if (!live.has(k.slice(0, k.lastIndexOf("/")))) this.#reportedFailures.delete(k);
+    }
+    const end = this.#now();
+    this.#lastScanEnd = end;
+    this.#observer?.observeScan(samples, (end - start) / 1000);
+    this.#logRate(end, samples.length);
+  }
+
+  #act(sample: ProcessSample, key: string, severity: Severity): void {
+    const signal = severity === "critical" ? this.#opts.criticalSignal : this.#opts.warningSignal;
+    const outcome = sendSignal(sample, signal, this.#signaller);
+    if (outcome.result === "gone" || outcome.result === "refused") {
+      this.#log.debug("not signalled", {
+        pid: sample.pid,
+        severity,
+        why: outcome.result === "gone" ? "process exited or pid reused" : outcome.reason,
+      });
+      return;
+    }
+    this.#cooldown.record(key, severity, this.#now(), outcome.result !== "failed");
+    this.#report(
+      sample,
+      key,
+      severity,
+      signal,
+      outcome.result === "failed"
+        ? {
+          result: "failed",
+          reason: `kill_${outcome.reason}`,
+          error: outcome.reason,
+          cause: outcome.cause,
+        }
+        : outcome,
+    );
+  }
+
+  /**
+   * Starts a POST without waiting for it. It counts as sent when it starts, so later scans hold
+   * off; a failure, reported later, re-records it so the retry comes 1 s after the failure.
+   */
+  #notify(webhook: WebhookNotifier, sample: ProcessSample, key: string, severity: Severity): void {
+    if (this.#opts.dryRun) {
+      this.#webhookCooldown.record(key, severity, this.#now(), true);
+      this.#report(sample, key, severity, WEBHOOK_SIGNAL, { result: "dry_run" });
+      return;
+    }
+    const dispatched = webhook.dispatch(severity, sample, (outcome) => {
+      if (!outcome.ok) this.#webhookCooldown.record(key, severity, this.#now(), false);
+      this.#report(
+        sample,
+        key,
+        severity,
+        WEBHOOK_SIGNAL,
+        outcome.ok
+          ? { result: "sent" }
+          : { result: "failed", reason: `webhook_${outcome.reason}`, error: outcome.error },
+      );
+    });
+    switch (dispatched) {
+      case "started":
+        this.#webhookCooldown.record(key, severity, this.#now(), true);
+        return;
+      case "in_flight":
+        this.#log.debug("webhook still in flight", { pid: sample.pid, severity });
+        return;
+      case "full":
+        // Dropped, not queued: retried like a failure once a slot is free.
+        this.#webhookCooldown.record(key, severity, this.#now(), false);
+        this.#observer?.countError("webhook_dropped");
+        this.#log.log(this.#levelOnce(key, "webhook_dropped"), "webhook dropped", {
+          pid: sample.pid,
+          severity,
+          why: `${webhook.inFlight} requests in flight`,
+        });
+    }
+  }
+
+  /** Counts and logs an alert; `signal` is the signal's name or `webhook`. */
+  #report(
+    sample: ProcessSample,
+    key: string,
+    severity: Severity,
+    signal: string,
+    outcome: AlertOutcome,
+  ): void {
+    this.#observer?.countSignal(severity, signal, outcome.result);
+    const what = signal === WEBHOOK_SIGNAL ? "webhook" : "signal";
+    const expr = severity === "critical" ? this.#opts.critical : this.#opts.warning;
+    const fields = {
+      pid: sample.pid,
+      cmdline: sample.cmdline,
+      severity,
+      signal,
+      ...referencedValues(expr, sample.variables),
+    };
+    if (outcome.result === "failed") {
+      this.#observer?.countError(outcome.reason);
+      this.#log.log(this.#levelOnce(key, outcome.reason), `${what} failed`, {
+        ...fields,
+        error: outcome.error,
+        ...(outcome.cause === undefined ? {} : { cause: outcome.cause }),
+      });
+    } else {
+      this.#log.info(
+        outcome.result === "dry_run" ? `would send ${what} (dry run)` : `${what} sent`,
+        fields,
+      );
+    }
+  }
+
+  /** `warn` the first time a process fails for `reason`, `debug` after, so retries stay quiet. */
+  #levelOnce(key: string, reason: string): LogLevel {
+    const once = `${key}/${reason}`;
+    const level = this.#reportedFailures.has(once) ? "debug" : "warn";
+    this.#reportedFailures.add(once);
+    return level;
+  }
+
+  #logRate(now: number, processes: number): void {
+    this.#rateWindowScans++;
+    const elapsed = now - this.#rateWindowStart;
+    if (elapsed < RATE_LOG_INTERVAL_MS) return;
+    this.#log.debug("scanning", {
+      scans_per_second: Number((this.#rateWindowScans * 1000 / elapsed).toFixed(2)),
+      processes,
+    });
+    this.#rateWindowStart = now;
+    this.#rateWindowScans = 0;
+  }
+
+  /**
+   * Scans every loop interval until `signal` aborts. A slow scan delays the next one instead
+   * of piling up, since each wait is measured from the start of the scan that just ran.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const start = this.#now();
+      this.scanOnce();
+      await sleep(Math.max(0, this.#opts.loopIntervalMs - (this.#now() - start)), signal);
+    }
+  }
+}

@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import denoJson from "../../../deno.json" with { type: "json" };
+import { MONITOR_FLAGS, parseCommandLine } from "../../../src/cli/cli.ts";
+import { UsageError } from "../../../src/base/usage_error.ts";
+import { runOomhero } from "../../support/oomhero_process.ts";
+
+const OK = ["--warning=memory_usage > 75", "--critical=memory_usage > 90"];
+
+/** [case, args, the one stderr line expected (a regex over the whole line)] */
+const BAD_INPUT: [string, string[], RegExp][] = [
+  ["missing --warning", ["--critical=memory_usage > 90"], /^oomhero: --warning: is required/],
+  ["missing --critical", ["--warning=memory_usage > 75"], /^oomhero: --critical: is required/],
+  ["unknown flag", [...OK, "--frobnicate=1"], /^oomhero: --frobnicate: unknown flag/],
+  ["single-dash flag", [...OK, "-w", "x"], /^oomhero: -w: unknown flag/],
+  ["stray argument", [...OK, "extra"], /^oomhero: extra: unexpected argument/],
+  ["flag given twice", [...OK, "--warning=oom_score > 1"], /^oomhero: --warning: given more/],
+  ["value on a boolean", [...OK, "--dry-run=yes"], /^oomhero: --dry-run: takes no value$/],
+  ["missing value at end", [OK[0], "--critical"], /^oomhero: --critical: needs a value$/],
+  ["flag as value", ["--warning", "--critical=x"], /^oomhero: --warning: needs a value$/],
+  ["zero interval", [...OK, "--loop-interval=0s"], /^oomhero: --loop-interval: "0s" is zero/],
+  ["negative interval", [...OK, "--loop-interval=-1s"], /^oomhero: --loop-interval: .*negative/],
+  ["empty interval", [...OK, "--loop-interval="], /^oomhero: --loop-interval: is empty/],
+  ["unitless interval", [...OK, "--loop-interval=100"], /^oomhero: --loop-interval: .*no unit/],
+  ["garbage interval", [...OK, "--loop-interval=fast"], /^oomhero: --loop-interval: .*not a dur/],
+  ["bad unit", [...OK, "--cooldown-interval=5x"], /^oomhero: --cooldown-interval: .*not a dur/],
+  ["too long", [...OK, "--cooldown-interval=25h"], /^oomhero: --cooldown-interval: .*maximum/],
+  ["unknown signal", [...OK, "--warning-signal=SIGFOO"], /^oomhero: --warning-signal: unknown/],
+  ["signal 0", [...OK, "--warning-signal=0"], /^oomhero: --warning-signal: .*out of range/],
+  ["signal 32", [...OK, "--critical-signal=32"], /^oomhero: --critical-signal: .*out of range/],
+  ["empty signal", [...OK, "--critical-signal="], /^oomhero: --critical-signal: is empty/],
+  [
+    "unknown variable",
+    ["--warning=memory_usge > 75", OK[1]],
+    /^oomhero: --warning: invalid expression: .*memory_usge.*did you mean memory_usage\?/,
+  ],
+  ["member access", ["--warning=memory_usage.x > 1", OK[1]], /^oomhero: --warning: invalid expr/],
+  ["__proto__", [OK[0], "--critical=__proto__ > 1"], /^oomhero: --critical: invalid expression/],
+  ["constructor", [OK[0], "--critical=constructor"], /^oomhero: --critical: invalid expression/],
+  ["assignment", ["--warning=memory_usage = 1", OK[1]], /^oomhero: --warning: invalid expression/],
+  ["string", ['--warning="a" == "a"', OK[1]], /^oomhero: --warning: invalid expression/],
+  ["function", ["--warning=exp(1) > 1", OK[1]], /^oomhero: --warning: invalid expression/],
+  ["unbalanced", ["--warning=(memory_usage > 1", OK[1]], /^oomhero: --warning: invalid expr/],
+  ["empty expression", ["--warning=", OK[1]], /^oomhero: --warning: invalid expression: .*empty/],
+  ["bad size", ["--warning=memory_current > 5Mix", OK[1]], /^oomhero: --warning: invalid expr/],
+  ["log level", [...OK, "--log-level=verbose"], /^oomhero: --log-level: "verbose" is not one of/],
+  ["log format", [...OK, "--log-format=xml"], /^oomhero: --log-format: "xml" is not one of/],
+  ["bad regex", [...OK, "--include=("], /^oomhero: --include: invalid regular expression/],
+  ["empty regex", [...OK, "--exclude="], /^oomhero: --exclude: is empty/],
+  ["bad address", [...OK, "--metrics-address=nowhere"], /^oomhero: --metrics-address: /],
+  ["cmdline label", [...OK, "--cmdline-label=all"], /^oomhero: --cmdline-label: "all" is not/],
+  ["empty procfs", [...OK, "--procfs="], /^oomhero: --procfs: is empty/],
+  ["inspect format", ["inspect", "--format=yaml"], /^oomhero: --format: "yaml" is not one of/],
+  ["inspect pid", ["inspect", "--pid=abc"], /^oomhero: --pid: "abc" is not a process id/],
+  ["inspect flag", ["inspect", "--warning=x"], /^oomhero: --warning: unknown flag/],
+  ["short trend window", [...OK, "--trend-window=1s"], /^oomhero: --trend-window: 1s is shorter/],
+  ["bad trend window", [...OK, "--trend-window=soon"], /^oomhero: --trend-window: .*not a dur/],
+  [
+    "trend window of too few scans",
+    ["--warning=memory_seconds_to_limit < 60", OK[1], "--loop-interval=20s"],
+    /^oomhero: --trend-window: 30s holds fewer than 3 scans at --loop-interval 20s, so memory_seconds_to_limit would never be measured; make it at least 1m$/,
+  ],
+  [
+    "loop interval too long for the 10 s delta",
+    [OK[0], "--critical=memory_usage_delta_10s > 5", "--loop-interval=5s"],
+    /^oomhero: --loop-interval: 5s leaves fewer than 3 scans in 10s, .*; make it at most 3.333s$/,
+  ],
+  ["inspect short sample", ["inspect", "--sample=500ms"], /^oomhero: --sample: "500ms" is short/],
+  ["inspect sample unit", ["inspect", "--sample=2"], /^oomhero: --sample: "2" has no unit/],
+];
+
+for (const [name, args, expected] of BAD_INPUT) {
+  Deno.test(`cli rejects ${name} with one line and exit 2`, async () => {
+    const r = await runOomhero(args);
+    const lines = r.stderr.trimEnd().split("\n");
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
+    assert.match(lines[0], expected);
+    assert.equal(r.stdout, "");
+  });
+}
+
+Deno.test("cli --version prints the version from deno.json and the Deno version", async () => {
+  const r = await runOomhero(["--version"]);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout.trim(), `oomhero ${denoJson.version} (deno ${Deno.version.deno})`);
+});
+
+Deno.test("cli --help lists every flag with its default and exits 0", async () => {
+  const r = await runOomhero(["--help"]);
+  assert.equal(r.code, 0);
+  for (const [name, spec] of Object.entries(MONITOR_FLAGS)) {
+    assert.match(r.stdout, new RegExp(`--${name}\\b`));
+    if (spec.default) assert.ok(r.stdout.includes(`(default ${spec.default})`), name);
+  }
+  assert.match(r.stdout, /memory_pressure_full_avg60/);
+});
+
+Deno.test("cli checks --trend-window against the loop interval only for trends in use", () => {
+  const monitor = (args: string[]) => {
+    const c = parseCommandLine(args);
+    assert.equal(c.kind, "monitor");
+    return c.kind === "monitor" ? c.config : undefined;
+  };
+  // A long loop interval is fine while no expression needs a trend.
+  assert.equal(monitor([...OK, "--loop-interval=20s"])?.trendWindowMs, 30_000);
+  const trend = "--warning=memory_growth_rate > 1Mi";
+  assert.throws(() => monitor([trend, OK[1], "--loop-interval=20s"]), UsageError);
+  assert.equal(
+    monitor([trend, OK[1], "--loop-interval=20s", "--trend-window=1m"])?.trendWindowMs,
+    60_000,
+  );
+  const inspect = (args: string[]) => {
+    const c = parseCommandLine(["inspect", ...args]);
+    return c.kind === "inspect" ? c.config.sampleMs : undefined;
+  };
+  assert.equal(inspect([]), 2_000);
+  assert.equal(inspect(["--sample=0"]), 0);
+  assert.equal(inspect(["--sample=0s"]), 0);
+  assert.equal(inspect(["--sample=1.5s"]), 1_500);
+});
+
+Deno.test("cli applies the seed's defaults", () => {
+  const c = parseCommandLine(OK);
+  assert.equal(c.kind, "monitor");
+  if (c.kind !== "monitor") return;
+  assert.equal(c.config.loopIntervalMs, 100);
+  assert.equal(c.config.cooldownMs, 30_000);
+  assert.equal(c.config.warningSignal, "SIGUSR1");
+  assert.equal(c.config.criticalSignal, "SIGUSR2");
+  assert.equal(c.config.procfs, "/proc");
+  assert.equal(c.config.cgroupfs, "/sys/fs/cgroup");
+  assert.equal(c.config.dryRun, false);
+  assert.equal(c.config.logLevel, "info");
+  assert.equal(c.config.metricsAddress?.port, 9000);
+});
+
+Deno.test("cli accepts both --flag value and --flag=value forms", () => {
+  const spaced = parseCommandLine([
+    "--warning",
+    "memory_usage > 70 || memory_pressure_full_avg60 > 50",
+    "--critical",
+    "memory_usage > 85",
+    "--loop-interval",
+    "200ms",
+    "--cooldown-interval",
+    "1h30m",
+    "--warning-signal",
+    "hup",
+    "--critical-signal",
+    "15",
+    "--include",
+    "java",
+    "--include",
+    "node",
+    "--dry-run",
+  ]);
+  assert.equal(spaced.kind, "monitor");
+  if (spaced.kind !== "monitor") return;
+  assert.equal(
+    spaced.config.warning.source,
+    "memory_usage > 70 || memory_pressure_full_avg60 > 50",
+  );
+  assert.equal(spaced.config.loopIntervalMs, 200);
+  assert.equal(spaced.config.cooldownMs, 5_400_000);
+  assert.equal(spaced.config.warningSignal, "SIGHUP");
+  assert.equal(spaced.config.criticalSignal, "SIGTERM");
+  assert.deepEqual(spaced.config.include.map(String), ["/java/", "/node/"]);
+  assert.equal(spaced.config.dryRun, true);
+});
+
+Deno.test("cli warns at startup about signals an application cannot handle", async () => {
+  const r = await runOomhero([...OK, "--critical-signal=KILL", "--procfs=/nonexistent"]);
+  assert.match(r.stderr, /WARN .*--critical-signal is SIGKILL/);
+});

@@ -1,0 +1,226 @@
+/**
+ * The TrendTracker: per-process history between scans, its bounds, and its place in the monitor
+ * between filtering and evaluation.
+ */
+import assert from "node:assert/strict";
+import { compileExpression } from "../../../src/evaluate/expression.ts";
+import { Logger } from "../../../src/base/log.ts";
+import { Metrics } from "../../../src/report/metrics.ts";
+import { Monitor } from "../../../src/scan/monitor.ts";
+import type { ProcessSample } from "../../../src/collect/sample.ts";
+import { MIN_TREND_SPAN_MS, NEVER_SECONDS, NO_TREND } from "../../../src/collect/trend.ts";
+import { MAX_HISTORY_SAMPLES, TrendTracker } from "../../../src/collect/trend_tracker.ts";
+import { VARIABLE_NAMES } from "../../../src/collect/variables.ts";
+import { fakeSample } from "../../support/fake_sample.ts";
+
+const MIB = 1024 * 1024;
+
+/** A process with the given memory figures and start time. */
+function sample(
+  pid: number,
+  startTime: number,
+  memory: { current: number; max: number; workingSet?: number },
+): ProcessSample {
+  const s = fakeSample(pid, {
+    memory_current: memory.current,
+    memory_max: memory.max,
+    memory_working_set: memory.workingSet ?? memory.current,
+    memory_usage: memory.max > 0 ? memory.current / memory.max * 100 : 0,
+  });
+  s.startTime = startTime;
+  return s;
+}
+
+/** The trend variables of a sample. */
+function trends(s: ProcessSample): Record<string, number> {
+  return Object.fromEntries(Object.keys(NO_TREND).map((name) => [name, s.variables[name]]));
+}
+
+Deno.test("tracker: no trend until 3 samples span 1 s, then the measured growth", () => {
+  const tracker = new TrendTracker({ windowMs: 5_000, intervalMs: 100 });
+  const max = 1024 * MIB;
+  const rate = 10 * MIB;
+  const wsRate = 4 * MIB;
+  for (let t = 0; t <= 3_000; t += 100) {
+    const current = 100 * MIB + rate * t / 1000;
+    const s = sample(10, 1_000, { current, max, workingSet: 50 * MIB + wsRate * t / 1000 });
+    tracker.update([s], 5_000_000 + t);
+    const v = trends(s);
+    for (const [name, value] of Object.entries(v)) assert.ok(Number.isFinite(value), name);
+    if (t < MIN_TREND_SPAN_MS) {
+      assert.deepEqual(v, NO_TREND, `at ${t} ms`);
+      continue;
+    }
+    assert.ok(Math.abs(v.memory_growth_rate - rate) < 1e-6 * rate, `at ${t} ms`);
+    assert.ok(Math.abs(v.memory_working_set_growth_rate - wsRate) < 1e-6 * wsRate);
+    assert.ok(Math.abs(v.memory_seconds_to_limit - (max - current) / rate) < 1e-6);
+    assert.ok(Math.abs(v.memory_usage_delta_10s - rate * t / 1000 / max * 100) < 1e-9);
+  }
+});
+
+Deno.test("tracker: a reused pid (new start time) starts a new history", () => {
+  const tracker = new TrendTracker({ windowMs: 5_000, intervalMs: 100 });
+  const grow = (t: number) => ({ current: 100 * MIB + 10 * MIB * t / 1000, max: 512 * MIB });
+  for (let t = 0; t <= 3_000; t += 100) tracker.update([sample(10, 1_000, grow(t))], t);
+  assert.ok(tracker.samplesHeld(10, 1_000) > 3);
+  const reborn = sample(10, 2_000, grow(3_100));
+  tracker.update([reborn], 3_100);
+  assert.deepEqual(trends(reborn), NO_TREND);
+  assert.equal(tracker.samplesHeld(10, 1_000), 0);
+  assert.equal(tracker.samplesHeld(10, 2_000), 1);
+  assert.equal(tracker.size, 1);
+});
+
+Deno.test("tracker: forgets processes that are not in the scan", () => {
+  const tracker = new TrendTracker({ windowMs: 30_000, intervalMs: 100 });
+  const a = () => sample(1, 11, { current: MIB, max: 0 });
+  const b = () => sample(2, 22, { current: MIB, max: 0 });
+  tracker.update([a(), b()], 0);
+  tracker.update([a(), b()], 100);
+  assert.equal(tracker.size, 2);
+  tracker.update([a()], 200);
+  assert.equal(tracker.size, 1);
+  assert.equal(tracker.samplesHeld(2, 22), 0);
+  assert.equal(tracker.samplesHeld(1, 11), 3);
+  tracker.update([], 300);
+  assert.equal(tracker.size, 0);
+});
+
+Deno.test("tracker: history is sized by window and interval, capped at 600 samples", () => {
+  const capacity = (windowMs: number, intervalMs: number) =>
+    new TrendTracker({ windowMs, intervalMs }).capacity;
+  assert.equal(capacity(30_000, 100), 30_000 / 100 + 1);
+  // The history reaches back 10 s whatever the window, for memory_usage_delta_10s.
+  assert.equal(capacity(5_000, 100), 10_000 / 100 + 1);
+  assert.equal(capacity(30_000, 7), MAX_HISTORY_SAMPLES);
+  assert.equal(capacity(3_600_000, 1_000), MAX_HISTORY_SAMPLES);
+});
+
+Deno.test("tracker: a tiny loop interval thins the history instead of shortening its span", () => {
+  const windowMs = 30_000;
+  const tracker = new TrendTracker({ windowMs, intervalMs: 10 });
+  // Growth until 40 s, flat after: at 60 s only a history reaching 30 s back sees growth.
+  const memory = (t: number) => ({ current: 100 * MIB + Math.min(t, 40_000) * 1_000, max: 0 });
+  let last: ProcessSample | undefined;
+  for (let t = 0; t <= 60_000; t += 10) {
+    last = sample(7, 70, memory(t));
+    tracker.update([last], t);
+    assert.ok(tracker.samplesHeld(7, 70) <= tracker.capacity, `${t} ms`);
+  }
+  assert.equal(tracker.capacity, MAX_HISTORY_SAMPLES);
+  assert.ok(last!.variables.memory_growth_rate > 0, "the window's older growth was dropped");
+  // The newest sample is always kept: a step in the last scan moves the figures.
+  const step = sample(7, 70, { current: 200 * MIB, max: 0 });
+  tracker.update([step], 60_010);
+  assert.ok(step.variables.memory_growth_rate > last!.variables.memory_growth_rate);
+});
+
+Deno.test("tracker: 1,000 processes with a full window hold at most `capacity` samples each", () => {
+  const tracker = new TrendTracker({ windowMs: 10_000, intervalMs: 100 });
+  const processes = 1_000;
+  for (let t = 0; t <= 12_000; t += 100) {
+    const scan = Array.from(
+      { length: processes },
+      (_, i) => sample(1_000 + i, i, { current: (100 + i) * MIB + t * 1_000, max: 0 }),
+    );
+    tracker.update(scan, t);
+  }
+  assert.equal(tracker.size, processes);
+  for (let i = 0; i < processes; i++) {
+    assert.equal(tracker.samplesHeld(1_000 + i, i), tracker.capacity);
+  }
+  tracker.update([], 12_100);
+  assert.equal(tracker.size, 0);
+});
+
+Deno.test("tracker: an unreadable figure makes that scan's trends unreadable, not the history", () => {
+  const tracker = new TrendTracker({ windowMs: 5_000, intervalMs: 100 });
+  // The same process with only its readable scans: what the history must hold.
+  const readable = new TrendTracker({ windowMs: 5_000, intervalMs: 100 });
+  for (let t = 0; t <= 2_000; t += 100) {
+    const unreadable = t % 300 === 0;
+    const figures = { current: unreadable ? NaN : 10 * MIB + t * 1_000, max: 64 * MIB };
+    const s = sample(3, 30, figures);
+    tracker.update([s], t);
+    for (const [name, value] of Object.entries(trends(s))) {
+      if (unreadable) assert.ok(Number.isNaN(value), `${name} at ${t} ms is ${value}`);
+      else assert.ok(Number.isFinite(value), `${name} at ${t} ms is ${value}`);
+    }
+    if (unreadable) continue;
+    const twin = sample(3, 30, figures);
+    readable.update([twin], t);
+    assert.deepEqual(trends(s), trends(twin), `at ${t} ms`);
+  }
+  // An unreadable limit leaves nothing to measure the distance to either.
+  const s = sample(3, 30, { current: 10 * MIB, max: NaN });
+  tracker.update([s], 2_100);
+  assert.ok(Number.isNaN(s.variables.memory_seconds_to_limit));
+});
+
+Deno.test("monitor: a growing process is warned by memory_seconds_to_limit long before 90 %", async () => {
+  const clock = { now: 0 };
+  const sent: [number, Deno.Signal][] = [];
+  const sentAt: number[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const growing = (t: number) =>
+    sample(10, 1_010, { current: 100 * MIB + 20 * MIB * t / 1000, max: 1024 * MIB });
+  const flat = () => sample(11, 1_011, { current: 870 * MIB, max: 1024 * MIB });
+  let scan: ProcessSample[] = [];
+  const metrics = new Metrics({ version: "test", now: () => clock.now });
+  const monitor = new Monitor({
+    warning: compileExpression("memory_seconds_to_limit < 60", VARIABLE_NAMES),
+    critical: compileExpression("memory_usage > 90", VARIABLE_NAMES),
+    loopIntervalMs: 100,
+    cooldownMs: 60_000,
+    warningSignal: "SIGUSR1",
+    criticalSignal: "SIGUSR2",
+    include: [],
+    exclude: [],
+    dryRun: false,
+    trendWindowMs: 5_000,
+  }, {
+    source: {
+      scan: () => scan,
+      readStartTime: (pid) => scan.find((s) => s.pid === pid)?.startTime,
+    },
+    log: new Logger("info", "json", (line) => logs.push(JSON.parse(line))),
+    observer: metrics,
+    kill: (pid, signal) => {
+      sent.push([pid, signal]);
+      sentAt.push(clock.now);
+    },
+    selfPid: 4242,
+    now: () => clock.now,
+  });
+  for (clock.now = 0; clock.now <= 3_000; clock.now += 100) {
+    scan = [growing(clock.now), flat()];
+    monitor.scanOnce();
+    if (clock.now < MIN_TREND_SPAN_MS) assert.deepEqual(sent, [], `warm-up, at ${clock.now} ms`);
+  }
+  // The flat process at 85 % is never warned: it is not heading anywhere.
+  assert.deepEqual(sent, [[10, "SIGUSR1"]]);
+  const warning = logs.find((l) => l.msg === "signal sent")!;
+  assert.equal(warning.pid, 10);
+  const seconds = warning.memory_seconds_to_limit as number;
+  assert.ok(seconds < 60 && seconds > 0, `${seconds}`);
+  // 60 s at 20 MiB/s is more than the whole limit: warned as soon as the trend is measured.
+  assert.equal(sentAt[0], MIN_TREND_SPAN_MS);
+  assert.ok(growing(sentAt[0]).variables.memory_usage < 15);
+
+  // The gauges show what the tracker measured.
+  const byName = new Map(
+    (await metrics.registry.getMetricsAsJSON()).map((m) => [m.name, m.values]),
+  );
+  const last = growing(3_000);
+  const rate = byName.get("memory_growth_rate_bytes_per_second")!;
+  assert.ok(Math.abs(rate.find((s) => s.labels.pid === "10")!.value - 20 * MIB) < 1e-3);
+  assert.equal(rate.find((s) => s.labels.pid === "11")!.value, 0);
+  const toLimit = byName.get("memory_seconds_to_limit")!;
+  assert.ok(
+    Math.abs(
+      toLimit.find((s) => s.labels.pid === "10")!.value -
+        (1024 * MIB - last.variables.memory_current) / (20 * MIB),
+    ) < 1e-6,
+  );
+  assert.equal(toLimit.find((s) => s.labels.pid === "11")!.value, NEVER_SECONDS);
+});

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import {
+  parseCmdline,
+  parseOomScore,
+  parseProcCgroup,
+  parseStatPpid,
+  parseStatStartTime,
+} from "../../../src/kernel/procfs.ts";
+
+/** A stat line of a real kernel, with `comm` swapped in. */
+function stat(comm: string, startTime = 35235): string {
+  return `4666 (${comm}) R 4620 4620 2196 0 -1 4194304 101 0 0 0 0 0 0 0 20 0 1 0 ${startTime} ` +
+    "3133440 409 18446744073709551615 94524618035200 94524618055081 140725047320656 0 0 0 0 0 0 " +
+    "0 0 0 17 0 0 0 0 0 0 94524618071088 94524618072704 94525202116608 140725047327457 " +
+    "140725047327477 140725047327477 140725047328747 0\n";
+}
+
+Deno.test("parseStatStartTime reads field 22", () => {
+  assert.equal(parseStatStartTime(stat("cat")), 35235);
+  assert.equal(parseStatStartTime(stat("cat", 0)), 0);
+});
+
+Deno.test("parseStatStartTime counts fields from the last ')' of comm", () => {
+  assert.equal(parseStatStartTime(stat("my app", 77)), 77);
+  assert.equal(parseStatStartTime(stat("a) 1 2 3 (b", 78)), 78);
+  assert.equal(parseStatStartTime(stat(")", 79)), 79);
+  assert.equal(parseStatStartTime(stat("", 80)), 80);
+});
+
+Deno.test("parseStatPpid reads field 4, after a comm with spaces and ')'", () => {
+  assert.equal(parseStatPpid(stat("cat")), 4620);
+  assert.equal(parseStatPpid(stat("a) 1 2 3 (b")), 4620);
+  assert.equal(parseStatPpid("1 (systemd) S 0 1 1 0 -1"), 0);
+  assert.throws(() => parseStatPpid("1 (x) S"), /field 4 is ""/);
+});
+
+Deno.test("parseStatStartTime rejects truncated or garbled stat", () => {
+  assert.throws(() => parseStatStartTime(""), /no '\)'/);
+  assert.throws(() => parseStatStartTime("1 (init) S 0 1 1"), /field 22 is ""/);
+  assert.throws(() => parseStatStartTime(stat("x", -1)), /field 22 is "-1"/);
+});
+
+Deno.test("parseCmdline joins NUL-separated arguments with spaces", () => {
+  assert.deepEqual(parseCmdline("python3\0-c\0print(1)\0"), {
+    cmdline: "python3 -c print(1)",
+    firstArg: "python3",
+  });
+  assert.deepEqual(parseCmdline("/bin/sh\0"), { cmdline: "/bin/sh", firstArg: "/bin/sh" });
+});
+
+Deno.test("parseCmdline keeps empty arguments but drops trailing NUL padding", () => {
+  assert.deepEqual(parseCmdline("a\0\0b\0"), { cmdline: "a  b", firstArg: "a" });
+  assert.deepEqual(parseCmdline("nginx: worker process\0\0\0\0"), {
+    cmdline: "nginx: worker process",
+    firstArg: "nginx: worker process",
+  });
+  assert.deepEqual(parseCmdline("no-trailing-nul"), {
+    cmdline: "no-trailing-nul",
+    firstArg: "no-trailing-nul",
+  });
+});
+
+Deno.test("parseCmdline of a kernel thread is empty", () => {
+  assert.deepEqual(parseCmdline(""), { cmdline: "", firstArg: "" });
+});
+
+Deno.test("parseOomScore reads signed integers and rejects anything else", () => {
+  assert.equal(parseOomScore("666\n"), 666);
+  assert.equal(parseOomScore("-1000\n"), -1000);
+  assert.equal(parseOomScore("0"), 0);
+  for (const bad of ["", "\n", "abc", "1.5", "12 3"]) {
+    assert.throws(() => parseOomScore(bad), /not an integer/, JSON.stringify(bad));
+  }
+});
+
+Deno.test("parseProcCgroup reads the cgroup2 line", () => {
+  assert.deepEqual(parseProcCgroup("0::/system.slice/foo.service\n"), {
+    unified: "/system.slice/foo.service",
+  });
+  assert.deepEqual(parseProcCgroup("0::/../cri-containerd-abc.scope\n"), {
+    unified: "/../cri-containerd-abc.scope",
+  });
+});
+
+Deno.test("parseProcCgroup reads the v1 memory line among others", () => {
+  const text = "12:pids:/a\n5:cpu,cpuacct:/y\n4:memory:/x\n1:name=systemd:/s\n0::/u\n";
+  assert.deepEqual(parseProcCgroup(text), { memory: "/x", unified: "/u" });
+  assert.deepEqual(parseProcCgroup("3:memory,hugetlb:/both\n"), { memory: "/both" });
+  assert.deepEqual(parseProcCgroup("5:cpu,cpuacct:/y\n"), {});
+});
+
+Deno.test("parseProcCgroup keeps ':' inside paths", () => {
+  assert.deepEqual(parseProcCgroup("4:memory:/a:b\n0::/c:d\n"), {
+    memory: "/a:b",
+    unified: "/c:d",
+  });
+});
+
+Deno.test("parseProcCgroup rejects a line without fields", () => {
+  assert.throws(() => parseProcCgroup("garbage\n"), /malformed line "garbage"/);
+  assert.throws(() => parseProcCgroup("4:memory\n"), /malformed line/);
+});

@@ -1,0 +1,204 @@
+import assert from "node:assert/strict";
+import { compileExpression } from "../../../src/evaluate/expression.ts";
+import { Logger } from "../../../src/base/log.ts";
+import { Monitor, type MonitorOptions } from "../../../src/scan/monitor.ts";
+import type { ProcessSample } from "../../../src/collect/sample.ts";
+import { VARIABLE_NAMES } from "../../../src/collect/variables.ts";
+import {
+  fakeSample as sample,
+  monitorOptions,
+  recordingObserver,
+} from "../../support/fake_sample.ts";
+
+interface Harness {
+  monitor: Monitor;
+  sent: [number, Deno.Signal][];
+  counted: string[];
+  logs: string[];
+  clock: { now: number };
+  samples: ProcessSample[];
+  startTimes: Map<number, number>;
+  killError: { value?: Error };
+}
+
+function harness(overrides: Partial<MonitorOptions> = {}): Harness {
+  const h: Harness = {
+    sent: [],
+    counted: [],
+    logs: [],
+    clock: { now: 0 },
+    samples: [],
+    startTimes: new Map(),
+    killError: {},
+  } as unknown as Harness;
+  h.monitor = new Monitor(monitorOptions(overrides), {
+    source: {
+      scan: (watched) => h.samples.filter((s) => watched(s.cmdline)),
+      readStartTime: (pid) =>
+        h.startTimes.get(pid) ?? h.samples.find((s) => s.pid === pid)?.startTime,
+    },
+    log: new Logger("debug", "text", (line) => h.logs.push(line)),
+    observer: recordingObserver(h.counted),
+    kill: (pid, signal) => {
+      if (h.killError.value) throw h.killError.value;
+      h.sent.push([pid, signal]);
+    },
+    selfPid: 4242,
+    ancestors: new Set(["4000:5000"]),
+    now: () => h.clock.now,
+  });
+  return h;
+}
+
+Deno.test("monitor sends only the critical signal to a process matching both", () => {
+  const h = harness();
+  h.samples = [sample(10, { memory_usage: 95 }), sample(11, { memory_usage: 80 })];
+  h.monitor.scanOnce();
+  assert.deepEqual(h.sent, [[10, "SIGUSR2"], [11, "SIGUSR1"]]);
+  assert.deepEqual(h.counted, ["critical SIGUSR2 sent", "warning SIGUSR1 sent"]);
+});
+
+Deno.test("monitor logs each signal with the values its expression references", () => {
+  const h = harness();
+  h.samples = [sample(10, { memory_usage: 95 }, "java -jar app.jar")];
+  h.monitor.scanOnce();
+  const line = h.logs.find((l) => l.includes("signal sent"));
+  assert.ok(line);
+  assert.match(line, /pid=10 cmdline="java -jar app.jar" severity=critical signal=SIGUSR2/);
+  assert.match(line, /memory_usage=95/);
+});
+
+Deno.test("monitor holds a repeated severity for the cooldown, then sends again", () => {
+  const h = harness();
+  h.samples = [sample(10, { memory_usage: 80 })];
+  h.monitor.scanOnce();
+  h.clock.now = 29_999;
+  h.monitor.scanOnce();
+  assert.equal(h.sent.length, 1);
+  h.clock.now = 30_000;
+  h.monitor.scanOnce();
+  assert.deepEqual(h.sent, [[10, "SIGUSR1"], [10, "SIGUSR1"]]);
+});
+
+Deno.test("monitor sends a change of severity at once, inside the cooldown", () => {
+  const h = harness();
+  h.samples = [sample(10, { memory_usage: 80 })];
+  h.monitor.scanOnce();
+  h.clock.now = 100;
+  h.samples = [sample(10, { memory_usage: 95 })];
+  h.monitor.scanOnce();
+  assert.deepEqual(h.sent, [[10, "SIGUSR1"], [10, "SIGUSR2"]]);
+});
+
+Deno.test("monitor retries a failed send after 1s, and warns once per reason", () => {
+  const h = harness();
+  h.killError.value = new Deno.errors.PermissionDenied("EPERM: Operation not permitted");
+  h.samples = [sample(10, { memory_usage: 80 })];
+  h.monitor.scanOnce();
+  h.clock.now = 999;
+  h.monitor.scanOnce();
+  h.clock.now = 1000;
+  h.monitor.scanOnce();
+  assert.deepEqual(h.counted, [
+    "warning SIGUSR1 failed",
+    "error kill_EPERM",
+    "warning SIGUSR1 failed",
+    "error kill_EPERM",
+  ]);
+  assert.equal(h.logs.filter((l) => / WARN .*signal failed.*error=EPERM/.test(l)).length, 1);
+  h.killError.value = undefined;
+  h.clock.now = 2000;
+  h.monitor.scanOnce();
+  assert.deepEqual(h.sent, [[10, "SIGUSR1"]]);
+});
+
+Deno.test("monitor does not signal a pid that was reused since the scan", () => {
+  const h = harness();
+  h.samples = [sample(10, { memory_usage: 95 })];
+  h.startTimes.set(10, 99_999);
+  h.monitor.scanOnce();
+  assert.deepEqual(h.sent, []);
+  assert.deepEqual(h.counted, []);
+});
+
+Deno.test("monitor never signals pid 1, itself or its ancestors", () => {
+  const h = harness();
+  const parent = sample(4000, { memory_usage: 95 });
+  parent.startTime = 5000;
+  const parentPidReused = sample(4000, { memory_usage: 95 });
+  parentPidReused.startTime = 5001;
+  h.samples = [sample(1, { memory_usage: 95 }), sample(4242, { memory_usage: 95 }), parent];
+  h.monitor.scanOnce();
+  assert.deepEqual(h.sent, []);
+  // Ancestors are known by pid and start time: a newcomer on a parent's old pid is fair game.
+  h.samples = [parentPidReused];
+  h.monitor.scanOnce();
+  assert.deepEqual(h.sent, [[4000, "SIGUSR2"]]);
+});
+
+Deno.test("monitor watches only included, not excluded command lines", () => {
+  const h = harness({ include: [/java/, /node/], exclude: [/sidecar/] });
+  h.samples = [
+    sample(10, { memory_usage: 95 }, "java -jar app.jar"),
+    sample(11, { memory_usage: 95 }, "node server.js"),
+    sample(12, { memory_usage: 95 }, "python worker.py"),
+    sample(13, { memory_usage: 95 }, "java -jar sidecar.jar"),
+  ];
+  h.monitor.scanOnce();
+  assert.deepEqual(h.sent.map(([pid]) => pid), [10, 11]);
+});
+
+Deno.test("monitor in dry-run sends nothing but counts and logs what it would send", () => {
+  const h = harness({ dryRun: true });
+  h.samples = [sample(10, { memory_usage: 95 })];
+  h.monitor.scanOnce();
+  assert.deepEqual(h.sent, []);
+  assert.deepEqual(h.counted, ["critical SIGUSR2 dry_run"]);
+  assert.ok(h.logs.some((l) => l.includes("would send signal (dry run)")));
+});
+
+Deno.test("monitor forgets exited processes, so a new process with the same pid starts afresh", () => {
+  const h = harness();
+  h.samples = [sample(10, { memory_usage: 80 })];
+  h.monitor.scanOnce();
+  h.samples = [];
+  h.clock.now = 100;
+  h.monitor.scanOnce();
+  const reborn = sample(10, { memory_usage: 80 });
+  reborn.startTime += 1;
+  h.samples = [reborn];
+  h.clock.now = 200;
+  h.monitor.scanOnce();
+  assert.deepEqual(h.sent, [[10, "SIGUSR1"], [10, "SIGUSR1"]]);
+});
+
+Deno.test("monitor.run stops promptly when aborted and never overlaps scans", async () => {
+  let active = 0;
+  let scans = 0;
+  const stop = new AbortController();
+  const monitor = new Monitor({
+    warning: compileExpression("0", VARIABLE_NAMES),
+    critical: compileExpression("0", VARIABLE_NAMES),
+    loopIntervalMs: 1,
+    cooldownMs: 1000,
+    warningSignal: "SIGUSR1",
+    criticalSignal: "SIGUSR2",
+    include: [],
+    exclude: [],
+    dryRun: true,
+  }, {
+    source: {
+      scan: () => {
+        assert.equal(active++, 0);
+        if (++scans === 5) stop.abort();
+        active--;
+        return [];
+      },
+      readStartTime: () => undefined,
+    },
+    log: new Logger("error", "text", () => {}),
+  });
+  await monitor.run(stop.signal);
+  assert.equal(scans, 5);
+  assert.ok(monitor.lastScanEnd() !== undefined);
+});
