@@ -6,7 +6,7 @@ import denoJson from "../deno.json" with { type: "json" };
 import { type InspectConfig, type MonitorConfig, parseCommandLine } from "./cli/cli.ts";
 import { Collector } from "./collect/collector.ts";
 import { inspect } from "./scan/inspect.ts";
-import { processKey } from "./act/cooldown.ts";
+import { processKey } from "./collect/sample.ts";
 import { Logger } from "./base/log.ts";
 import type { Metrics } from "./report/metrics.ts";
 import { Monitor } from "./scan/monitor.ts";

@@ -3,17 +3,10 @@
  * time, so a reused pid starts afresh) and severity.
  * @module
  */
-
-/** `warning` or `critical`. */
-export type Severity = "warning" | "critical";
+import type { Severity } from "../evaluate/evaluate.ts";
 
 /** After a failed send, try again this soon rather than after the full cooldown. */
 export const RETRY_AFTER_FAILURE_MS = 1_000;
-
-/** Identity of a process that survives pid reuse. */
-export function processKey(pid: number, startTime: number): string {
-  return `${pid}:${startTime}`;
-}
 
 /** Per process and severity, the earliest time the next send is allowed. */
 export class CooldownTable {

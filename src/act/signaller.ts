@@ -3,8 +3,7 @@
  * that took over a pid since the scan, and not at all in dry-run mode.
  * @module
  */
-import { processKey } from "./cooldown.ts";
-import type { ProcessSample } from "../collect/sample.ts";
+import { processKey, type ProcessSample } from "../collect/sample.ts";
 
 /** What became of one send. */
 export type SendOutcome =

@@ -4,8 +4,8 @@
  * The one module in `src/` that opens outbound connections.
  * @module
  */
-import { processKey, type Severity } from "./cooldown.ts";
-import type { ProcessSample } from "../collect/sample.ts";
+import type { Severity } from "../evaluate/evaluate.ts";
+import { processKey, type ProcessSample } from "../collect/sample.ts";
 import { UsageError } from "../base/usage_error.ts";
 import {
   PRESSURE_RESOURCES,

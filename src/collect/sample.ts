@@ -32,6 +32,11 @@ export interface CgroupSource {
   pressureNote: string;
 }
 
+/** Identity of a process that survives pid reuse: pid and start time. */
+export function processKey(pid: number, startTime: number): string {
+  return `${pid}:${startTime}`;
+}
+
 /** One process as seen by one scan. */
 export interface ProcessSample {
   /** Process id, in the namespace of our procfs. */

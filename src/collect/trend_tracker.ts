@@ -3,8 +3,7 @@
  * (src/collect/trend.ts) can be computed: a bounded buffer per process, dropped when the process exits.
  * @module
  */
-import { processKey } from "../act/cooldown.ts";
-import type { ProcessSample } from "./sample.ts";
+import { processKey, type ProcessSample } from "./sample.ts";
 import {
   DELTA_SPAN_MS,
   firstIndexSince,

@@ -4,20 +4,24 @@
  * @module
  */
 import { NEVER_SECONDS } from "./trend.ts";
+import {
+  PRESSURE_RESOURCES,
+  PRESSURE_SEVERITIES,
+  PRESSURE_WINDOWS,
+  type PressureResource,
+  type PressureSeverity,
+  type PressureWindow,
+} from "../kernel/pressure.ts";
 
-/** Resources with pressure-stall information. */
-export const PRESSURE_RESOURCES = ["memory", "io", "cpu"] as const;
-/** PSI severities: some task stalled, or all non-idle tasks stalled. */
-export const PRESSURE_SEVERITIES = ["some", "full"] as const;
-/** PSI windows: three running averages (percent) and the total stall time (microseconds). */
-export const PRESSURE_WINDOWS = ["avg10", "avg60", "avg300", "total"] as const;
-
-/** One of `memory`, `io`, `cpu`. */
-export type PressureResource = typeof PRESSURE_RESOURCES[number];
-/** One of `some`, `full`. */
-export type PressureSeverity = typeof PRESSURE_SEVERITIES[number];
-/** One of `avg10`, `avg60`, `avg300`, `total`. */
-export type PressureWindow = typeof PRESSURE_WINDOWS[number];
+// The PSI vocabulary is the kernel's (src/kernel/pressure.ts); variables are named after it.
+export {
+  PRESSURE_RESOURCES,
+  PRESSURE_SEVERITIES,
+  PRESSURE_WINDOWS,
+  type PressureResource,
+  type PressureSeverity,
+  type PressureWindow,
+};
 
 /** The name of a pressure variable, e.g. `memory_pressure_full_avg10`. */
 export function pressureVariable(

@@ -4,8 +4,10 @@
  * @module
  */
 import type { CompiledExpression } from "./expression.ts";
-import type { Severity } from "../act/cooldown.ts";
 import type { Variables } from "../collect/variables.ts";
+
+/** `warning` or `critical`. */
+export type Severity = "warning" | "critical";
 
 /** The two thresholds. */
 export interface Thresholds {

@@ -4,12 +4,20 @@
  * @module
  */
 import { clip, finiteNumber, quote } from "./kernel_text.ts";
-import {
-  PRESSURE_SEVERITIES,
-  PRESSURE_WINDOWS,
-  type PressureSeverity,
-  type PressureWindow,
-} from "../collect/variables.ts";
+
+/** Resources with pressure-stall information. */
+export const PRESSURE_RESOURCES = ["memory", "io", "cpu"] as const;
+/** PSI severities: some task stalled, or all non-idle tasks stalled. */
+export const PRESSURE_SEVERITIES = ["some", "full"] as const;
+/** PSI windows: three running averages (percent) and the total stall time (microseconds). */
+export const PRESSURE_WINDOWS = ["avg10", "avg60", "avg300", "total"] as const;
+
+/** One of `memory`, `io`, `cpu`. */
+export type PressureResource = typeof PRESSURE_RESOURCES[number];
+/** One of `some`, `full`. */
+export type PressureSeverity = typeof PRESSURE_SEVERITIES[number];
+/** One of `avg10`, `avg60`, `avg300`, `total`. */
+export type PressureWindow = typeof PRESSURE_WINDOWS[number];
 
 /** One line of a PSI file: three running averages (percent) and the total stall time (µs). */
 export type PressureLine = Record<PressureWindow, number>;

@@ -3,10 +3,15 @@
  * overlapping.
  * @module
  */
-import { CooldownTable, processKey, type Severity } from "../act/cooldown.ts";
-import { evaluateSeverity, referencedValues, type Thresholds } from "../evaluate/evaluate.ts";
+import { CooldownTable } from "../act/cooldown.ts";
+import {
+  evaluateSeverity,
+  referencedValues,
+  type Severity,
+  type Thresholds,
+} from "../evaluate/evaluate.ts";
 import type { Logger, LogLevel } from "../base/log.ts";
-import type { ProcessSample } from "../collect/sample.ts";
+import { processKey, type ProcessSample } from "../collect/sample.ts";
 import { sendSignal, type SignallerDeps } from "../act/signaller.ts";
 import type { SignalResult } from "../report/metrics.ts";
 import { WEBHOOK_SIGNAL, type WebhookNotifier } from "../act/webhook.ts";
