@@ -14,7 +14,7 @@ import { parseSignal } from "../act/signals.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../base/log.ts";
 import { UsageError } from "../base/usage_error.ts";
 import { VARIABLE_NAMES, VARIABLES } from "../collect/variables.ts";
-import { type ListenAddress, parseMetricsAddress } from "../report/server.ts";
+import { type ListenAddress, parseMetricsAddress } from "../report/listen_address.ts";
 import type { CmdlineLabel } from "../report/metrics.ts";
 import type { MonitorOptions } from "../scan/monitor.ts";
 import {
