@@ -1,9 +1,8 @@
 /**
- * The command line: flags, defaults, validation and help. Turns argv into a typed command or a
- * {@link UsageError} naming the flag at fault.
+ * The command line: validation of the flags' values into a typed command, or a
+ * {@link UsageError} naming the flag at fault. The flags are in flags.ts, the help in help.ts.
  * @module
  */
-import { parseArgs } from "node:util";
 import {
   type CompiledExpression,
   compileExpression,
@@ -13,18 +12,19 @@ import { formatDuration, parseDuration } from "../base/duration.ts";
 import { parseSignal } from "../act/signals.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../base/log.ts";
 import { UsageError } from "../base/usage_error.ts";
-import { VARIABLE_NAMES, VARIABLES } from "../collect/variables.ts";
+import { VARIABLE_NAMES } from "../collect/variables.ts";
 import { type ListenAddress, parseMetricsAddress } from "../report/listen_address.ts";
 import type { CmdlineLabel } from "../report/metrics.ts";
 import type { MonitorOptions } from "../scan/monitor.ts";
 import {
-  DEFAULT_TREND_WINDOW_MS,
   DELTA_SPAN_MS,
   MIN_TREND_SAMPLES,
   MIN_TREND_SPAN_MS,
   MIN_TREND_WINDOW_MS,
   WINDOW_VARIABLES,
 } from "../collect/trend.ts";
+import { INSPECT_FLAGS, MONITOR_FLAGS, parseFlags, type Values } from "./flags.ts";
+import { helpText, inspectHelpText } from "./help.ts";
 
 /** Where the kernel's files are; DaemonSets mount the host's trees elsewhere, tests use fixtures. */
 export interface FsRoots {
@@ -74,135 +74,6 @@ export type Command =
   | { kind: "version" }
   | { kind: "monitor"; config: MonitorConfig }
   | { kind: "inspect"; config: InspectConfig };
-
-interface FlagSpec {
-  type: "string" | "boolean";
-  multiple?: boolean;
-  default?: string;
-  help: string;
-}
-
-const COMMON_FLAGS: Record<string, FlagSpec> = {
-  "procfs": { type: "string", default: "/proc", help: "where procfs is mounted" },
-  "cgroupfs": { type: "string", default: "/sys/fs/cgroup", help: "where cgroupfs is mounted" },
-  "log-level": { type: "string", default: "info", help: LOG_LEVELS.join("|") },
-  "log-format": { type: "string", default: "text", help: LOG_FORMATS.join("|") },
-  "help": { type: "boolean", help: "print this help and exit" },
-};
-
-/** The monitor's flags: the original tool's contract plus our additions. */
-export const MONITOR_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  "warning": { type: "string", help: "expression that sends the warning signal (required)" },
-  "critical": { type: "string", help: "expression that sends the critical signal (required)" },
-  "loop-interval": { type: "string", default: "100ms", help: "how often processes are scanned" },
-  "cooldown-interval": {
-    type: "string",
-    default: "30s",
-    help: "minimum time between repeated signals of one severity to one process",
-  },
-  "trend-window": {
-    type: "string",
-    default: formatDuration(DEFAULT_TREND_WINDOW_MS),
-    help: "span of memory history the growth variables are fitted over",
-  },
-  "warning-signal": { type: "string", default: "SIGUSR1", help: "signal sent on warning" },
-  "critical-signal": { type: "string", default: "SIGUSR2", help: "signal sent on critical" },
-  "http-file-path": {
-    type: "string",
-    help: "POST alerts to the webhook this YAML/JSON file describes, instead of signals",
-  },
-  "signal-too": { type: "boolean", help: "with --http-file-path, send the signals as well" },
-  "include": {
-    type: "string",
-    multiple: true,
-    help: "watch only command lines matching this regex (repeatable)",
-  },
-  "exclude": {
-    type: "string",
-    multiple: true,
-    help: "never watch command lines matching this regex (repeatable)",
-  },
-  "dry-run": { type: "boolean", help: "evaluate and log, but send no signal" },
-  "metrics-address": {
-    type: "string",
-    default: ":9000",
-    help: "host:port for /metrics, /healthz, /readyz; empty disables",
-  },
-  "cmdline-label": {
-    type: "string",
-    default: "first-arg",
-    help: "cmdline metric label: first-arg|basename|none",
-  },
-  ...COMMON_FLAGS,
-  "version": { type: "boolean", help: "print the version and exit" },
-};
-
-/** The flags of `oomhero inspect`. */
-export const INSPECT_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  "format": { type: "string", default: "table", help: "table|json" },
-  "pid": { type: "string", multiple: true, help: "only this pid (repeatable)" },
-  "sample": {
-    type: "string",
-    default: "2s",
-    help: "scan for this long to measure the growth variables; 0 for one scan",
-  },
-  "include": {
-    type: "string",
-    multiple: true,
-    help: "only command lines matching this regex (repeatable)",
-  },
-  ...COMMON_FLAGS,
-};
-
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-/**
- * Parses flags strictly: unknown flags, missing values, stray arguments and a single-valued flag
- * given twice are errors (the last-one-wins rule hides typos in long manifests).
- */
-function parseFlags(args: string[], specs: Readonly<Record<string, FlagSpec>>): Values {
-  const options = Object.fromEntries(
-    Object.entries(specs).map((
-      [name, s],
-    ) => [name, { type: s.type, multiple: s.multiple ?? false }]),
-  );
-  const { values, tokens } = parseArgs({
-    args,
-    options,
-    strict: false,
-    allowPositionals: true,
-    tokens: true,
-  });
-  const seen = new Set<string>();
-  for (const token of tokens) {
-    if (token.kind === "positional") {
-      throw new UsageError(token.value, "unexpected argument (flags take the form --name=value)");
-    }
-    if (token.kind !== "option") continue;
-    const spec = specs[token.name];
-    if (!spec) throw new UsageError(token.rawName, "unknown flag; see --help");
-    if (token.rawName !== `--${token.name}`) {
-      throw new UsageError(token.rawName, `unknown flag; did you mean --${token.name}?`);
-    }
-    if (spec.type === "boolean" && token.value !== undefined) {
-      throw new UsageError(token.rawName, "takes no value");
-    }
-    if (spec.type === "string") {
-      const flagAsValue = !token.inlineValue && token.value?.startsWith("--") &&
-        token.value.slice(2).split("=")[0] in specs;
-      if (token.value === undefined || flagAsValue) {
-        throw new UsageError(token.rawName, "needs a value");
-      }
-    }
-    if (!spec.multiple && seen.has(token.name)) {
-      throw new UsageError(token.rawName, "given more than once");
-    }
-    seen.add(token.name);
-  }
-  const out: Values = { ...values };
-  for (const [name, spec] of Object.entries(specs)) out[name] ??= spec.default;
-  return out;
-}
 
 function withFlag<T>(flag: string, parse: () => T): T {
   try {
@@ -407,42 +278,4 @@ function inspectCommand(args: string[]): Command {
 export function parseCommandLine(args: string[]): Command {
   if (args[0] === "inspect") return inspectCommand(args.slice(1));
   return monitorCommand(args);
-}
-
-function flagLines(specs: Readonly<Record<string, FlagSpec>>): string {
-  return Object.entries(specs).map(([name, s]) => {
-    const left = `  --${name}${s.type === "string" ? "=VALUE" : ""}`;
-    const def = s.default !== undefined ? ` (default ${s.default === "" ? '""' : s.default})` : "";
-    return `${left.padEnd(30)} ${s.help}${def}`;
-  }).join("\n");
-}
-
-/** The monitor's `--help` text. */
-export function helpText(): string {
-  return `oomhero: signals processes before the OOM killer does.
-
-Usage:
-  oomhero --warning=EXPR --critical=EXPR [flags]
-  oomhero inspect [flags]      print every visible process with every variable
-
-Flags:
-${flagLines(MONITOR_FLAGS)}
-
-Expressions use && || ! > < >= <= == != + - * / % ^, parentheses, numbers, sizes (512Mi, 2G)
-and min max abs floor ceil round. A process matches when the expression is true or >= 1.
-Variables:
-${VARIABLES.map((v) => `  ${v.name.padEnd(30)} ${v.unit.padEnd(7)} ${v.description}`).join("\n")}
-`;
-}
-
-/** The `inspect --help` text. */
-export function inspectHelpText(): string {
-  return `oomhero inspect: print every visible process with every variable and where it came from.
-
-Usage:
-  oomhero inspect [--format=table|json] [--pid=N]... [--include=REGEX]... [--sample=DURATION]
-
-Flags:
-${flagLines(INSPECT_FLAGS)}
-`;
 }

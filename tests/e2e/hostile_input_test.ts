@@ -7,7 +7,8 @@
  * exit 2 and one line `oomhero: <flag>: <problem>`: no hang, no stack trace.
  */
 import assert from "node:assert/strict";
-import { INSPECT_FLAGS, MONITOR_FLAGS, parseCommandLine } from "../../src/cli/cli.ts";
+import { parseCommandLine } from "../../src/cli/cli.ts";
+import { INSPECT_FLAGS, MONITOR_FLAGS } from "../../src/cli/flags.ts";
 import { compileExpression, ExpressionError } from "../../src/evaluate/expression.ts";
 import { UsageError } from "../../src/base/usage_error.ts";
 import { VARIABLE_NAMES } from "../../src/collect/variables.ts";

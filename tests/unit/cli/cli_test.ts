@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import denoJson from "../../../deno.json" with { type: "json" };
-import { MONITOR_FLAGS, parseCommandLine } from "../../../src/cli/cli.ts";
+import { parseCommandLine } from "../../../src/cli/cli.ts";
+import { MONITOR_FLAGS } from "../../../src/cli/flags.ts";
 import { UsageError } from "../../../src/base/usage_error.ts";
 import { runOomhero } from "../../support/oomhero_process.ts";
 

@@ -3,7 +3,7 @@
  * variable with its unit, the operator precedence and every metric oomhero registers.
  */
 import assert from "node:assert/strict";
-import { INSPECT_FLAGS, MONITOR_FLAGS } from "../../../src/cli/cli.ts";
+import { INSPECT_FLAGS, MONITOR_FLAGS } from "../../../src/cli/flags.ts";
 import { PRECEDENCE_TABLE } from "../../../src/evaluate/expression.ts";
 import { Metrics } from "../../../src/report/metrics.ts";
 import { VARIABLES } from "../../../src/collect/variables.ts";
