@@ -1,6 +1,8 @@
 /**
  * The collector: reads procfs and cgroupfs into one {@link ProcessSample} per process.
  * Reads are small synchronous file reads; nothing is executed and nothing is written.
+ * Over 400 lines: one class whose reads share the per-scan cache, the cgroup layout and the mount
+ * tables; the file parsers it calls are in src/kernel/.
  * @module
  */
 import {

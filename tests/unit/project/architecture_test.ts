@@ -1,7 +1,8 @@
 /**
- * Data flows one way through src/: each folder is a stage of the pipeline, and a module may import
- * only from its own stage or an earlier one (docs/architecture.md). This reads every import,
- * export-from and dynamic import under src/ and names each one that points the other way.
+ * The shape of src/ (docs/architecture.md). Data flows one way: each folder is a stage of the
+ * pipeline, and a module may import only from its own stage or an earlier one; this reads every
+ * import, export-from and dynamic import under src/ and names each one that points the other way.
+ * And modules stay small: one over about 400 lines says why at its top.
  * @module
  */
 import assert from "node:assert/strict";
@@ -72,4 +73,20 @@ Deno.test("import direction: the check names a later-stage, an outside and an un
   assert.deepEqual(wrongWay("src/stray.ts", ""), [
     `src/stray.ts is in no stage folder: put it in one of src/{${STAGES.join(",")}}/`,
   ]);
+});
+
+/** Past this a module must say why it is one module ("Over 400 lines: ..." in its doc comment). */
+const MAX_LINES = 420;
+
+Deno.test("module size: a file under src/ over 400 lines says why at its top", async () => {
+  const unexplained: string[] = [];
+  for (const file of await sourceFiles("src")) {
+    const source = await Deno.readTextFile(`${ROOT}${file}`);
+    const lines = source.split("\n").length;
+    const doc = source.slice(0, source.indexOf("*/") + 2);
+    if (lines > MAX_LINES && !/^ \* Over 400 lines: \S/m.test(doc)) {
+      unexplained.push(`${file}: ${lines} lines and no "Over 400 lines: <reason>" in its doc`);
+    }
+  }
+  assert.deepEqual(unexplained, []);
 });
