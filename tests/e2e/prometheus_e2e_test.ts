@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { freePort, oomheroArgv, ROOT } from "../../scripts/runtime_flags.ts";
+import { waitFor } from "../support/live_oomhero.ts";
 import { startNamed, stopNamed } from "../support/named_process.ts";
 
 /** Bound of every wait here; Prometheus's first scrape comes within one 1 s interval. */
@@ -71,19 +72,14 @@ async function stop(child: Deno.ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Polls `probe` until it returns a value, or fails with `describe()` after the timeout. */
-async function waitFor<T>(
+/** {@link waitFor} on a probe that fails until the server is up: a failure counts as not yet. */
+function waitUp<T>(
   what: string,
   probe: () => Promise<T | undefined>,
   describe: () => Promise<string>,
 ): Promise<T> {
-  const deadline = Date.now() + TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`timed out waiting for ${what}\n${await describe()}`);
+  const patient = () => probe().catch(() => undefined);
+  return waitFor(what, patient, { timeoutMs: TIMEOUT_MS, everyMs: 250, describe });
 }
 
 interface Sample {
@@ -149,7 +145,7 @@ Deno.test({
           `${dir}/oomhero.log`,
         ),
       );
-      await waitFor("oomhero's /readyz", async () => {
+      await waitUp("oomhero's /readyz", async () => {
         const response = await fetch(`${oomheroUrl}/readyz`);
         await response.body?.cancel();
         return response.ok ? true : undefined;
@@ -174,7 +170,7 @@ Deno.test({
         return `targets: ${targets}\n${await logs()}`;
       };
 
-      const usage = await waitFor("memory_usage of the target in Prometheus", async () => {
+      const usage = await waitUp("memory_usage of the target in Prometheus", async () => {
         const result = await query(prometheusUrl, `memory_usage{pid="${target.pid}"}`);
         return result.length > 0 ? result : undefined;
       }, describe);
@@ -184,7 +180,7 @@ Deno.test({
       const percent = Number(usage[0].value[1]);
       assert.ok(percent >= 0 && percent <= 100, `memory_usage ${percent}`);
 
-      const scans = await waitFor("oomhero_scans_total in Prometheus", async () => {
+      const scans = await waitUp("oomhero_scans_total in Prometheus", async () => {
         const result = await query(prometheusUrl, "oomhero_scans_total");
         return result.length > 0 ? result : undefined;
       }, describe);

@@ -4,17 +4,11 @@
  * Needs root and memory cgroups; skipped with a printed reason otherwise.
  */
 import assert from "node:assert/strict";
-import { MemoryCgroup } from "../../demo/memory_cgroup.ts";
 import { lines } from "../../demo/scenario.ts";
+import { memoryCgroupsUnavailable } from "../support/memory_cgroups.ts";
 import { ROOT } from "../support/oomhero_process.ts";
 
-function unavailable(): string | undefined {
-  const probe = MemoryCgroup.create(`oomhero-probe-${crypto.randomUUID().slice(0, 8)}`, 1 << 26);
-  if (typeof probe === "string") return probe;
-  probe.remove();
-  return undefined;
-}
-const SKIP = unavailable();
+const SKIP = memoryCgroupsUnavailable();
 if (SKIP !== undefined) console.log(`skipping the soak: ${SKIP}`);
 
 Deno.test({

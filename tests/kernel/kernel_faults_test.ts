@@ -18,29 +18,15 @@ import { copyFixture } from "../support/fixture_paths.ts";
 import { metricValue, startOomhero } from "../support/live_oomhero.ts";
 import { running, startNamed, stopNamed } from "../support/named_process.ts";
 import { monitorOptions, recordingObserver } from "../support/fake_sample.ts";
+import { captureLog as capture } from "../support/log_capture.ts";
+import { memoryCgroupsUnavailable } from "../support/memory_cgroups.ts";
 
 const MIB = 1024 * 1024;
 const PROCFS = "/proc";
 const CGROUPFS = "/sys/fs/cgroup";
 
-/** Why memory cgroups cannot be made here, or undefined. */
-function cgroupsUnavailable(): string | undefined {
-  const probe = MemoryCgroup.create(`oomhero-probe-${crypto.randomUUID().slice(0, 8)}`, 64 * MIB);
-  if (typeof probe === "string") return probe;
-  probe.remove();
-  return undefined;
-}
-const NO_CGROUPS = cgroupsUnavailable();
+const NO_CGROUPS = memoryCgroupsUnavailable();
 if (NO_CGROUPS !== undefined) console.log(`skipping kernel fault tests: ${NO_CGROUPS}`);
-
-/** Collects warnings (and debug lines) as JSON objects. */
-function capture(): { log: Logger; warnings: () => Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  return {
-    log: new Logger("debug", "json", (l) => lines.push(JSON.parse(l))),
-    warnings: () => lines.filter((l) => l.level === "warn"),
-  };
-}
 
 /** Runs `fn` with memory cgroups of the given limits, removed afterwards. */
 async function withCgroups<T>(limits: number[], fn: (cgs: MemoryCgroup[]) => Promise<T>) {

@@ -1,10 +1,16 @@
 /**
- * Made-up samples, monitor settings and observers for tests that drive the monitor or the
- * metrics without a kernel.
+ * Made-up samples, monitor settings, observers and a whole fake-driven monitor for tests that
+ * drive the monitor or the metrics without a kernel.
  * @module
  */
 import { compileExpression } from "../../src/evaluate/expression.ts";
-import type { MonitorOptions, ScanObserver } from "../../src/scan/monitor.ts";
+import { Logger } from "../../src/base/log.ts";
+import {
+  Monitor,
+  type MonitorDeps,
+  type MonitorOptions,
+  type ScanObserver,
+} from "../../src/scan/monitor.ts";
 import type { ProcessSample } from "../../src/collect/sample.ts";
 import { NO_TREND } from "../../src/collect/trend.ts";
 import { VARIABLE_NAMES, type Variables } from "../../src/collect/variables.ts";
@@ -62,4 +68,61 @@ export function recordingObserver(counted: string[]): ScanObserver {
     countSignal: (severity, signal, result) => counted.push(`${severity} ${signal} ${result}`),
     countError: (reason) => counted.push(`error ${reason}`),
   };
+}
+
+/** A {@link Monitor} over fake samples, a fake kill and a clock the test moves, and what it did. */
+export interface MonitorHarness {
+  monitor: Monitor;
+  /** What the next scan sees (before the include/exclude filter). */
+  samples: ProcessSample[];
+  /** Start times that win over the samples' own: a pid reused since the scan. */
+  startTimes: Map<number, number>;
+  /** Signals sent, as [pid, signal]. */
+  sent: [number, Deno.Signal][];
+  /** What the observer was told, as {@link recordingObserver} writes it. */
+  counted: string[];
+  /** Log lines, text format, every level. */
+  logs: string[];
+  clock: { now: number };
+  /** Scans the source was asked for. */
+  scans: number;
+  /** When set, the fake kill throws it. */
+  killError: { value?: Error };
+}
+
+/** A monitor with {@link monitorOptions}(`overrides`), pid 4242, fake everything; `deps` add to it. */
+export function monitorHarness(
+  overrides: Partial<MonitorOptions> = {},
+  deps: Partial<MonitorDeps> = {},
+): MonitorHarness {
+  const h = {
+    samples: [],
+    startTimes: new Map(),
+    sent: [],
+    counted: [],
+    logs: [],
+    clock: { now: 0 },
+    scans: 0,
+    killError: {},
+  } as unknown as MonitorHarness;
+  h.monitor = new Monitor(monitorOptions(overrides), {
+    source: {
+      scan: (watched) => {
+        h.scans++;
+        return h.samples.filter((s) => watched(s.cmdline));
+      },
+      readStartTime: (pid) =>
+        h.startTimes.get(pid) ?? h.samples.find((s) => s.pid === pid)?.startTime,
+    },
+    log: new Logger("debug", "text", (line) => h.logs.push(line)),
+    observer: recordingObserver(h.counted),
+    kill: (pid, signal) => {
+      if (h.killError.value) throw h.killError.value;
+      h.sent.push([pid, signal]);
+    },
+    selfPid: 4242,
+    now: () => h.clock.now,
+    ...deps,
+  });
+  return h;
 }

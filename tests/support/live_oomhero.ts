@@ -27,7 +27,7 @@ export async function waitFor<T>(
   { timeoutMs = WAIT_MS, everyMs = 50, describe = () => "" }: {
     timeoutMs?: number;
     everyMs?: number;
-    describe?: () => string;
+    describe?: () => string | Promise<string>;
   } = {},
 ): Promise<T> {
   const deadline = performance.now() + timeoutMs;
@@ -35,7 +35,7 @@ export async function waitFor<T>(
     const value = await probe();
     if (value !== undefined) return value;
     if (performance.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${describe()}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${await describe()}`);
     }
     await delay(everyMs);
   }

@@ -3,8 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { parseDocument } from "yaml";
-import { Logger } from "../../../src/base/log.ts";
-import { Monitor, type MonitorOptions } from "../../../src/scan/monitor.ts";
+import type { MonitorOptions } from "../../../src/scan/monitor.ts";
 import type { ProcessSample } from "../../../src/collect/sample.ts";
 import { VARIABLE_NAMES } from "../../../src/collect/variables.ts";
 import {
@@ -13,7 +12,7 @@ import {
   type WebhookNotifierOptions,
 } from "../../../src/act/webhook.ts";
 import { parseWebhookConfig } from "../../../src/act/webhook_config.ts";
-import { fakeSample, monitorOptions, recordingObserver } from "../../support/fake_sample.ts";
+import { fakeSample, monitorHarness } from "../../support/fake_sample.ts";
 import { waitFor } from "../../support/live_oomhero.ts";
 import { ROOT } from "../../support/oomhero_process.ts";
 import { refusedUrl, WebhookReceiver } from "../../support/webhook_receiver.ts";
@@ -167,30 +166,8 @@ Deno.test("webhook: at most maxInFlight POSTs at once, and one per process and s
 
 /** A monitor wired to `webhook`, with a fake source, a fake kill and a clock the test moves. */
 function harness(webhook: WebhookNotifier, overrides: Partial<MonitorOptions> = {}) {
-  const h = {
-    samples: [] as ProcessSample[],
-    killed: [] as [number, Deno.Signal][],
-    counted: [] as string[],
-    logs: [] as string[],
-    clock: { now: 0 },
-    scans: 0,
-  };
-  const monitor = new Monitor(monitorOptions(overrides), {
-    source: {
-      scan: () => {
-        h.scans++;
-        return h.samples;
-      },
-      readStartTime: (pid) => h.samples.find((s) => s.pid === pid)?.startTime,
-    },
-    log: new Logger("debug", "text", (line) => h.logs.push(line)),
-    observer: recordingObserver(h.counted),
-    kill: (pid, signal) => void h.killed.push([pid, signal]),
-    selfPid: 4242,
-    now: () => h.clock.now,
-    webhook,
-  });
-  return { h, monitor };
+  const h = monitorHarness(overrides, { webhook });
+  return { h, monitor: h.monitor };
 }
 
 Deno.test("monitor with a webhook POSTs instead of signalling, without waiting for the POST", async () => {
@@ -207,7 +184,7 @@ Deno.test("monitor with a webhook POSTs instead of signalling, without waiting f
     assert.equal(webhook.inFlight, 1);
     receiver.release();
     await webhook.settled();
-    assert.deepEqual(h.killed, []);
+    assert.deepEqual(h.sent, []);
     assert.deepEqual(h.counted, ["warning webhook sent"]);
     const line = h.logs.find((l) => l.includes("webhook sent"));
     assert.match(line ?? "", /pid=10 cmdline="java -jar app.jar" severity=warning signal=webhook/);
@@ -317,7 +294,7 @@ Deno.test("monitor with signalToo signals and POSTs, each with its own cooldown"
     monitor.scanOnce();
     await webhook.settled();
     // The signal arrived and waits for its cooldown; the failing POST is retried.
-    assert.deepEqual(h.killed, [[10, "SIGUSR2"]]);
+    assert.deepEqual(h.sent, [[10, "SIGUSR2"]]);
     assert.equal(receiver.requests.length, 2);
     assert.deepEqual(h.counted.filter((c) => !c.startsWith("error")), [
       "critical SIGUSR2 sent",

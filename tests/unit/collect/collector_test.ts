@@ -14,6 +14,7 @@ import {
   type Variables,
 } from "../../../src/collect/variables.ts";
 import { copyFixture, fixture, type FixtureLayout } from "../../support/fixture_paths.ts";
+import { type CapturedLog, captureLog as capture } from "../../support/log_capture.ts";
 
 /** avg10, avg60, avg300, total. */
 type Line = [number, number, number, number];
@@ -56,17 +57,7 @@ function variables(memory: MemoryFigures, psi: Psi): Variables {
   return out;
 }
 
-interface Captured {
-  log: Logger;
-  lines: Record<string, unknown>[];
-}
-
-function capture(): Captured {
-  const lines: Record<string, unknown>[] = [];
-  return { log: new Logger("debug", "json", (l) => lines.push(JSON.parse(l))), lines };
-}
-
-function warnings(c: Captured): [unknown, unknown][] {
+function warnings(c: CapturedLog): [unknown, unknown][] {
   return c.lines.filter((l) => l.level === "warn" && l.pid !== undefined).map((l) => [
     l.pid,
     l.reason,

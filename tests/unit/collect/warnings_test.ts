@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { Logger } from "../../../src/base/log.ts";
 import { ProcessWarnings } from "../../../src/collect/warnings.ts";
-
-function capture(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  return { log: new Logger("debug", "json", (l) => lines.push(JSON.parse(l))), lines };
-}
+import { captureLog as capture } from "../../support/log_capture.ts";
 
 Deno.test("ProcessWarnings logs each reason once per process", () => {
   const { log, lines } = capture();

@@ -2,52 +2,16 @@ import assert from "node:assert/strict";
 import { compileExpression } from "../../../src/evaluate/expression.ts";
 import { Logger } from "../../../src/base/log.ts";
 import { Monitor, type MonitorOptions } from "../../../src/scan/monitor.ts";
-import type { ProcessSample } from "../../../src/collect/sample.ts";
 import { VARIABLE_NAMES } from "../../../src/collect/variables.ts";
 import {
   fakeSample as sample,
-  monitorOptions,
-  recordingObserver,
+  type MonitorHarness,
+  monitorHarness,
 } from "../../support/fake_sample.ts";
 
-interface Harness {
-  monitor: Monitor;
-  sent: [number, Deno.Signal][];
-  counted: string[];
-  logs: string[];
-  clock: { now: number };
-  samples: ProcessSample[];
-  startTimes: Map<number, number>;
-  killError: { value?: Error };
-}
-
-function harness(overrides: Partial<MonitorOptions> = {}): Harness {
-  const h: Harness = {
-    sent: [],
-    counted: [],
-    logs: [],
-    clock: { now: 0 },
-    samples: [],
-    startTimes: new Map(),
-    killError: {},
-  } as unknown as Harness;
-  h.monitor = new Monitor(monitorOptions(overrides), {
-    source: {
-      scan: (watched) => h.samples.filter((s) => watched(s.cmdline)),
-      readStartTime: (pid) =>
-        h.startTimes.get(pid) ?? h.samples.find((s) => s.pid === pid)?.startTime,
-    },
-    log: new Logger("debug", "text", (line) => h.logs.push(line)),
-    observer: recordingObserver(h.counted),
-    kill: (pid, signal) => {
-      if (h.killError.value) throw h.killError.value;
-      h.sent.push([pid, signal]);
-    },
-    selfPid: 4242,
-    ancestors: new Set(["4000:5000"]),
-    now: () => h.clock.now,
-  });
-  return h;
+/** The shared harness; oomhero's ancestors here are the process 4000 started at 5000. */
+function harness(overrides: Partial<MonitorOptions> = {}): MonitorHarness {
+  return monitorHarness(overrides, { ancestors: new Set(["4000:5000"]) });
 }
 
 Deno.test("monitor sends only the critical signal to a process matching both", () => {
