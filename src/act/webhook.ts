@@ -7,13 +7,8 @@
 import type { Severity } from "../evaluate/evaluate.ts";
 import { processKey, type ProcessSample } from "../collect/sample.ts";
 import { UsageError } from "../base/usage_error.ts";
-import {
-  PRESSURE_RESOURCES,
-  PRESSURE_SEVERITIES,
-  PRESSURE_WINDOWS,
-  pressureVariable,
-  VARIABLE_NAMES,
-} from "../collect/variables.ts";
+import { pressureVariable, VARIABLE_NAMES } from "../collect/variables.ts";
+import { PRESSURE_RESOURCES, PRESSURE_SEVERITIES, PRESSURE_WINDOWS } from "../kernel/pressure.ts";
 import {
   type EnvLookup,
   parseWebhookConfig,

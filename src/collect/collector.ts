@@ -28,7 +28,16 @@ import {
 import { KERNEL_FILE_BUFFER_BYTES, readKernelFile } from "../kernel/kernel_file.ts";
 import type { Logger } from "../base/log.ts";
 import { type CgroupMount, parseCgroupMounts } from "../kernel/mountinfo.ts";
-import { parsePressure, type Pressure } from "../kernel/pressure.ts";
+import {
+  parsePressure,
+  type Pressure,
+  PRESSURE_RESOURCES,
+  PRESSURE_SEVERITIES,
+  PRESSURE_WINDOWS,
+  type PressureResource,
+  type PressureSeverity,
+  type PressureWindow,
+} from "../kernel/pressure.ts";
 import {
   parseCmdline,
   parseOomScore,
@@ -40,17 +49,7 @@ import {
 import type { CgroupSource, MemoryMaxScope, ProcessSample } from "./sample.ts";
 import { NO_TREND } from "./trend.ts";
 import { UsageError } from "../base/usage_error.ts";
-import {
-  PRESSURE_RESOURCES,
-  PRESSURE_SEVERITIES,
-  PRESSURE_WINDOWS,
-  type PressureResource,
-  type PressureSeverity,
-  pressureVariable,
-  type PressureWindow,
-  VARIABLE_NAMES,
-  type Variables,
-} from "./variables.ts";
+import { pressureVariable, VARIABLE_NAMES, type Variables } from "./variables.ts";
 import { ProcessWarnings } from "./warnings.ts";
 
 /** Options of a {@link Collector}. */

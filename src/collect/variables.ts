@@ -4,6 +4,7 @@
  * @module
  */
 import { NEVER_SECONDS } from "./trend.ts";
+// The PSI vocabulary is the kernel's: pressure variables are named after the file's fields.
 import {
   PRESSURE_RESOURCES,
   PRESSURE_SEVERITIES,
@@ -12,16 +13,6 @@ import {
   type PressureSeverity,
   type PressureWindow,
 } from "../kernel/pressure.ts";
-
-// The PSI vocabulary is the kernel's (src/kernel/pressure.ts); variables are named after it.
-export {
-  PRESSURE_RESOURCES,
-  PRESSURE_SEVERITIES,
-  PRESSURE_WINDOWS,
-  type PressureResource,
-  type PressureSeverity,
-  type PressureWindow,
-};
 
 /** The name of a pressure variable, e.g. `memory_pressure_full_avg10`. */
 export function pressureVariable(

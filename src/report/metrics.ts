@@ -15,13 +15,13 @@ import {
 } from "prom-client";
 import { parseKubernetesIds } from "../kernel/kubernetes.ts";
 import type { ProcessSample } from "../collect/sample.ts";
+import { pressureVariable } from "../collect/variables.ts";
 import {
   PRESSURE_RESOURCES,
   PRESSURE_SEVERITIES,
   PRESSURE_WINDOWS,
   type PressureResource,
-  pressureVariable,
-} from "../collect/variables.ts";
+} from "../kernel/pressure.ts";
 
 /**
  * How the `cmdline` label is filled: the process's first argument (the original tool's

@@ -16,20 +16,20 @@ import {
 import { Collector } from "../../src/collect/collector.ts";
 import { inspect } from "../../src/scan/inspect.ts";
 import { Logger } from "../../src/base/log.ts";
-import { parsePressure, type Pressure } from "../../src/kernel/pressure.ts";
+import {
+  parsePressure,
+  type Pressure,
+  PRESSURE_RESOURCES,
+  PRESSURE_SEVERITIES,
+  PRESSURE_WINDOWS,
+} from "../../src/kernel/pressure.ts";
 import {
   parseCmdline,
   parseOomScore,
   parseProcCgroup,
   parseStatStartTime,
 } from "../../src/kernel/procfs.ts";
-import {
-  PRESSURE_RESOURCES,
-  PRESSURE_SEVERITIES,
-  PRESSURE_WINDOWS,
-  pressureVariable,
-  type Variables,
-} from "../../src/collect/variables.ts";
+import { pressureVariable, type Variables } from "../../src/collect/variables.ts";
 import { runOomhero } from "../support/oomhero_process.ts";
 import { waitForExec } from "../support/named_process.ts";
 

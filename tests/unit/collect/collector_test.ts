@@ -6,13 +6,15 @@ import type { ProcessSample } from "../../../src/collect/sample.ts";
 import { NO_TREND } from "../../../src/collect/trend.ts";
 import { UsageError } from "../../../src/base/usage_error.ts";
 import {
-  PRESSURE_RESOURCES,
-  PRESSURE_SEVERITIES,
-  PRESSURE_WINDOWS,
   pressureVariable,
   VARIABLE_NAMES,
   type Variables,
 } from "../../../src/collect/variables.ts";
+import {
+  PRESSURE_RESOURCES,
+  PRESSURE_SEVERITIES,
+  PRESSURE_WINDOWS,
+} from "../../../src/kernel/pressure.ts";
 import { copyFixture, fixture, type FixtureLayout } from "../../support/fixture_paths.ts";
 import { type CapturedLog, captureLog as capture } from "../../support/log_capture.ts";
 

@@ -15,14 +15,17 @@ import {
   parseMemoryLimit,
 } from "../../../src/kernel/cgroup.ts";
 import { parseCgroupMounts } from "../../../src/kernel/mountinfo.ts";
-import { parsePressure } from "../../../src/kernel/pressure.ts";
+import {
+  parsePressure,
+  PRESSURE_SEVERITIES,
+  PRESSURE_WINDOWS,
+} from "../../../src/kernel/pressure.ts";
 import {
   parseCmdline,
   parseOomScore,
   parseProcCgroup,
   parseStatStartTime,
 } from "../../../src/kernel/procfs.ts";
-import { PRESSURE_SEVERITIES, PRESSURE_WINDOWS } from "../../../src/collect/variables.ts";
 import { ROOT } from "../../support/oomhero_process.ts";
 import { prng } from "../../support/prng.ts";
 

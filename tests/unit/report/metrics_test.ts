@@ -2,13 +2,15 @@ import assert from "node:assert/strict";
 import { type CmdlineLabel, Metrics } from "../../../src/report/metrics.ts";
 import type { ProcessSample } from "../../../src/collect/sample.ts";
 import {
-  PRESSURE_RESOURCES,
-  PRESSURE_SEVERITIES,
-  PRESSURE_WINDOWS,
   pressureVariable,
   VARIABLE_NAMES,
   type Variables,
 } from "../../../src/collect/variables.ts";
+import {
+  PRESSURE_RESOURCES,
+  PRESSURE_SEVERITIES,
+  PRESSURE_WINDOWS,
+} from "../../../src/kernel/pressure.ts";
 
 const PER_PROCESS_GAUGES: Record<string, string> = {
   memory_usage: "memory_usage",
