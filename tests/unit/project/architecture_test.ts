@@ -90,3 +90,18 @@ Deno.test("module size: a file under src/ over 400 lines says why at its top", a
   }
   assert.deepEqual(unexplained, []);
 });
+
+Deno.test("docs/architecture.md lists every module under src/, and only those", async () => {
+  const doc = await Deno.readTextFile(`${ROOT}docs/architecture.md`);
+  const files = await sourceFiles("src");
+  // Each module's line is "- `name.ts` — ..." under its folder's "### `src/<stage>/`" heading.
+  const listed: string[] = [];
+  let folder = "";
+  for (const line of doc.split("\n")) {
+    const heading = line.match(/^### `(src\/(?:[a-z]+\/)?)/);
+    if (heading) folder = heading[1];
+    const item = line.match(/^- `([a-z_]+\.ts)` — /);
+    if (item && folder !== "") listed.push(`${folder}${item[1]}`);
+  }
+  assert.deepEqual(listed.toSorted(), files);
+});
