@@ -6,9 +6,10 @@
 #   docker buildx build --platform linux/amd64,linux/arm64 -t ghcr.io/oomhero/oomhero:0.1.0 .
 #
 # The compiled binary embeds the runtime of the Deno that compiles it, so this must equal
-# .deno-version (tests/unit/project/docs_test.ts checks): `deno run` of Deno 2.9.2+ opens a V8 inspector when
-# it receives SIGUSR1, which a sidecar sharing the pod's network namespace must never do; the
-# runtime deno compile embeds (denort) of this version has no such listener (README, Security).
+# .deno-version (tests/unit/project/docs_test.ts checks): `deno run` of Deno 2.9.2+ opens a V8
+# inspector when it receives SIGUSR1, which a sidecar sharing the pod's network namespace must never
+# do; the runtime deno compile embeds (denort) of this version has no such listener (README,
+# Security).
 ARG DENO_VERSION=2.9.5
 # oomhero's own version, as in deno.json (tests/unit/project/docs_test.ts checks).
 ARG VERSION=0.1.0
@@ -32,8 +33,8 @@ RUN case "$TARGETARCH" in \
   && mkdir -p /out \
   && ./scripts/compile --target "$triple" --output /out/oomhero
 
-# cc: glibc and libgcc_s, all that Deno links against (tests/kernel/distroless_test.ts runs oomhero in a
-# root holding no more than that).
+# cc: glibc and libgcc_s, all that Deno links against (tests/kernel/distroless_test.ts runs oomhero
+# in a root holding no more than that).
 FROM gcr.io/distroless/cc-debian12
 ARG VERSION
 LABEL org.opencontainers.image.title="oomhero" \
@@ -42,7 +43,8 @@ LABEL org.opencontainers.image.title="oomhero" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}"
 COPY --from=build /out/oomhero /oomhero
-# The production environment, one ENV per line of scripts/runtime-env (tests/unit/project/docs_test.ts checks):
+# The production environment, one ENV per line of scripts/runtime-env
+# (tests/unit/project/docs_test.ts checks):
 # glibc's malloc tuned for a small, long-running process (BENCHMARKS.md, issue 13).
 ENV MALLOC_ARENA_MAX=1
 # Root, on purpose: reading another container's /proc/<pid>/root needs CAP_SYS_PTRACE and

@@ -3,8 +3,8 @@
  * (e.g. a `git archive` of an older commit) and from this one, each at a 100 ms loop in dry-run
  * mode in a PID namespace of its own (it watches nothing, so the cadence shows the clients'
  * cost alone), flooded with `--silent` silent connections, `--slow` slow
- * clients and `--scrapers` scrapers (tests/support/port_attack.ts). Prints, per tree, oomhero's VmRSS,
- * open files and TCP connections before and during the flood, the share of scans on cadence and
+ * clients and `--scrapers` scrapers (tests/support/port_attack.ts). Prints, per tree, oomhero's
+ * VmRSS, open files and TCP connections before and during the flood, the share of scans on cadence and
  * the scrapes' slowest answer and failures.
  *
  *   deno run --allow-all bench/port_attack.ts [--before DIR]... [--silent 5000] [--slow 200]

@@ -90,7 +90,7 @@ export interface MonitorHarness {
   killError: { value?: Error };
 }
 
-/** A monitor with {@link monitorOptions}(`overrides`), pid 4242, fake everything; `deps` add to it. */
+/** A monitor with {@link monitorOptions}(`overrides`) as pid 4242, all fake; `deps` override. */
 export function monitorHarness(
   overrides: Partial<MonitorOptions> = {},
   deps: Partial<MonitorDeps> = {},

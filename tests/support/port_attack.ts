@@ -2,8 +2,8 @@
  * An attack on oomhero's metrics port from this process, all on 127.0.0.1: connections opened and
  * left silent, slow clients sending their request head one byte a second, and scrapers that
  * measure how long each answer takes; and what the attacked process holds meanwhile (its
- * connections, open files and VmRSS, from /proc). Shared by tests/e2e/metrics_port_attack_test.ts and
- * bench/port_attack.ts.
+ * connections, open files and VmRSS, from /proc). Shared by
+ * tests/e2e/metrics_port_attack_test.ts and bench/port_attack.ts.
  * @module
  */
 import { delay, metricValue, waitFor } from "./live_oomhero.ts";
