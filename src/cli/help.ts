@@ -4,7 +4,7 @@
  * @module
  */
 import { VARIABLES } from "../collect/variables.ts";
-import { FUNCTION_NAMES, FUNCTIONS, usage } from "../evaluate/expression.ts";
+import { FUNCTION_NAMES, FUNCTIONS, PRECEDENCE_TABLE, usage } from "../evaluate/expression.ts";
 import { type FlagSpec, INSPECT_FLAGS, MONITOR_FLAGS } from "./flags.ts";
 
 /** The widest `--help` may be, so it reads in a 100-column terminal and in `kubectl logs`. */
@@ -43,11 +43,16 @@ function flagLines(specs: Readonly<Record<string, FlagSpec>>): string {
   }).join("\n");
 }
 
-/** The functions as `--help` lists them: plain names for f(x) and min/max, forms for the rest. */
+/** The functions as `--help` lists them: names for those of one argument, forms for the rest. */
 function functionList(): string {
-  const plain = FUNCTION_NAMES.filter((f) => FUNCTIONS[f].least === 1 && FUNCTIONS[f].most !== 2);
+  const plain = FUNCTION_NAMES.filter((f) => FUNCTIONS[f].least === 1 && FUNCTIONS[f].most === 1);
   const special = FUNCTION_NAMES.filter((f) => !plain.includes(f)).map(usage);
   return `${plain.join(" ")} (of x, angles in radians); ${special.join("; ")}`;
+}
+
+/** The precedence rows as `--help` lists them: `^, - !, * / %, ...`. */
+function precedence(): string {
+  return PRECEDENCE_TABLE.map((row) => row.operators.join(" ")).join(", ");
 }
 
 /** The monitor's `--help` text. */
@@ -67,6 +72,14 @@ ${
       "fasteval's syntax: && || ! > < >= <= == != + - * / % ^ and parentheses " +
         "over numbers and the variables below. A process matches when its expression is true or a " +
         "number >= 1.",
+      10,
+    )
+  }
+${
+    helpEntry(
+      "",
+      `Binding, tightest first: ${precedence()}; comparisons do not chain: write ` +
+        "70 < x && x < 90.",
       10,
     )
   }
@@ -97,7 +110,13 @@ ${
       10,
     )
   }
-${helpEntry("ADDR", 'host:port, :port or port; "" serves no metrics.', 10)}
+${
+    helpEntry(
+      "ADDR",
+      '[host]:port: ":9000" (every IPv4 interface), "127.0.0.1:9000", "[::1]:9000"; "" serves no metrics.',
+      10,
+    )
+  }
 
 Variables:
 ${VARIABLES.map((v) => helpEntry(`  ${v.name.padEnd(30)} ${v.unit}`, v.description, 41)).join("\n")}
