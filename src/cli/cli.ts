@@ -11,8 +11,9 @@ import {
 import { formatDuration, parseDuration } from "../base/duration.ts";
 import { parseSignal } from "../act/signals.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../base/log.ts";
+import { didYouMean } from "../base/suggest.ts";
 import { UsageError } from "../base/usage_error.ts";
-import { VARIABLE_NAMES } from "../collect/variables.ts";
+import { BYTE_VARIABLE_NAMES, VARIABLE_NAMES } from "../collect/variables.ts";
 import { type ListenAddress, parseMetricsAddress } from "../report/listen_address.ts";
 import type { CmdlineLabel } from "../report/metrics.ts";
 import type { MonitorOptions } from "../scan/monitor.ts";
@@ -96,7 +97,14 @@ function regexes(flag: string, values: string[] | undefined): RegExp[] {
       try {
         return new RegExp(v);
       } catch (e) {
-        throw new Error(`invalid regular expression "${v}": ${(e as Error).message}`);
+        // The engine's message repeats "Invalid regular expression: /v/:"; keep what follows.
+        const why = (e as Error).message.replace(
+          /^Invalid regular expression: \/.*\/[a-z]*: /s,
+          "",
+        );
+        throw new Error(
+          `invalid regular expression "${v}": ${why[0].toLowerCase()}${why.slice(1)}`,
+        );
       }
     })
   );
@@ -111,7 +119,7 @@ function expression(flag: string, text: string | undefined): CompiledExpression 
     );
   }
   try {
-    return compileExpression(text, VARIABLE_NAMES);
+    return compileExpression(text, VARIABLE_NAMES, BYTE_VARIABLE_NAMES);
   } catch (e) {
     if (e instanceof ExpressionError) {
       throw new UsageError(flag, `invalid expression: ${e.message}`);
@@ -130,8 +138,9 @@ function checkTrendWindow(config: MonitorConfig): void {
   if (window < MIN_TREND_WINDOW_MS) {
     throw new UsageError(
       "--trend-window",
-      `${formatDuration(window)} is shorter than ${formatDuration(MIN_TREND_WINDOW_MS)}: ` +
-        `a trend needs samples spanning ${formatDuration(MIN_TREND_SPAN_MS)}`,
+      `${formatDuration(window)} is below the minimum of ${formatDuration(MIN_TREND_WINDOW_MS)}: ` +
+        `a trend is fitted over samples spanning at least ${formatDuration(MIN_TREND_SPAN_MS)}, ` +
+        "and the window leaves room for the timer's jitter",
     );
   }
   const used = new Set([...config.warning.variables, ...config.critical.variables]);
@@ -157,9 +166,8 @@ function checkTrendWindow(config: MonitorConfig): void {
 
 /** `inspect --sample`: 0 for a single scan, else at least the span a trend is measured over. */
 function sampleDuration(text: string): number {
-  if (/^\s*0+(\.0*)?(ms|s|m|h)?\s*$/.test(text)) return 0;
-  const ms = withFlag("--sample", () => parseDuration(text));
-  if (ms < MIN_TREND_SPAN_MS) {
+  const ms = withFlag("--sample", () => parseDuration(text, { zero: true }));
+  if (ms > 0 && ms < MIN_TREND_SPAN_MS) {
     throw new UsageError(
       "--sample",
       `"${text}" is shorter than ${formatDuration(MIN_TREND_SPAN_MS)}, ` +
@@ -277,5 +285,8 @@ function inspectCommand(args: string[]): Command {
  */
 export function parseCommandLine(args: string[]): Command {
   if (args[0] === "inspect") return inspectCommand(args.slice(1));
+  const command = args[0] !== undefined && !args[0].startsWith("-") &&
+    didYouMean(args[0], ["inspect"]);
+  if (command) throw new UsageError(args[0], `unknown command (${command})`);
   return monitorCommand(args);
 }

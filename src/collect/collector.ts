@@ -227,6 +227,16 @@ function hierarchyMounts(
 /** The filter of a scan that watches every process. */
 const watchAll = (): boolean => true;
 
+/** Why `path` cannot be a mount point given on the command line, if that is the reason. */
+function notADirectory(path: string): string | undefined {
+  try {
+    return Deno.statSync(path).isDirectory ? undefined : `${path} is not a directory`;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return `${path} does not exist`;
+    return `${path} cannot be read (${(e as Error).message})`;
+  }
+}
+
 /** Reads procfs and cgroupfs into samples, one process at a time or all at once. */
 export class Collector {
   readonly #procfs: string;
@@ -262,15 +272,17 @@ export class Collector {
     } catch {
       throw new UsageError(
         "--procfs",
-        `${options.procfs} is not a procfs mount (no ${this.#procfs}/self/stat)`,
+        notADirectory(options.procfs) ??
+          `${options.procfs} is not a procfs mount (no ${this.#procfs}/self/stat)`,
       );
     }
     const layout = detectLayout(this.#cgroupfs);
     if (layout === undefined) {
       throw new UsageError(
         "--cgroupfs",
-        `${options.cgroupfs} is not a cgroupfs mount (no cgroup.controllers for cgroup v2, ` +
-          `no memory/${MEMORY_FILES[1].current} for cgroup v1)`,
+        notADirectory(options.cgroupfs) ??
+          `${options.cgroupfs} is not a cgroupfs mount (no cgroup.controllers for cgroup v2, ` +
+            `no memory/${MEMORY_FILES[1].current} for cgroup v1)`,
       );
     }
     this.#setLayout(layout);

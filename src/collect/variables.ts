@@ -121,5 +121,10 @@ export const VARIABLES: readonly VariableInfo[] = [
 /** Every variable name, in documentation order. */
 export const VARIABLE_NAMES: readonly string[] = VARIABLES.map((v) => v.name);
 
+/** The variables in bytes or bytes/s, where `512m` (milli) is surely a mistake for `512M`. */
+export const BYTE_VARIABLE_NAMES: readonly string[] = VARIABLES
+  .filter((v) => v.unit.startsWith("bytes"))
+  .map((v) => v.name);
+
 /** The values of every variable for one process. */
 export type Variables = Record<string, number>;

@@ -10,9 +10,9 @@
  * `true` or `false`; arithmetic counts `true` as 1 and `false` as 0; `&&`, `||` and `!` treat any
  * number other than 0 and NaN as true.
  *
- * The pieces, in the order text goes through them: syntax.ts (the vocabulary and the tree),
- * tokenizer.ts, parser.ts (checks, with positions), translate.ts (to the library); this module
- * compiles and evaluates.
+ * The pieces, in the order text goes through them: syntax.ts (the vocabulary and the tree) and
+ * functions.ts (fasteval's functions), tokenizer.ts, parser.ts (checks, with positions),
+ * translate.ts (to the library); this module compiles and evaluates.
  * @module
  */
 import type { Expression } from "expr-eval-fork";
@@ -28,6 +28,7 @@ export {
   MAX_NESTING_DEPTH,
   PRECEDENCE_TABLE,
 } from "./syntax.ts";
+export { FUNCTION_NAMES, type FunctionName, FUNCTIONS, usage } from "./functions.ts";
 export { parseSizeLiteral } from "./tokenizer.ts";
 export { parseExpression } from "./parser.ts";
 export { toExprEvalSyntax } from "./translate.ts";
@@ -109,8 +110,9 @@ class Compiled implements CompiledExpression {
 export function compileExpression(
   source: string,
   knownNames: readonly string[],
+  byteNames: readonly string[] = [],
 ): CompiledExpression {
-  const tree = parseExpression(source, knownNames);
+  const tree = parseExpression(source, knownNames, byteNames);
   const variables = Object.freeze([...collectVariables(tree, new Set())].sort());
   return new Compiled(source, variables, LIBRARY_PARSER.parse(toExprEvalSyntax(tree)));
 }

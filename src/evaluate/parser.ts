@@ -3,65 +3,41 @@
  * {@link ExpressionNode} tree, with positions and did-you-mean hints in its errors.
  * @module
  */
+import { didYouMean } from "../base/suggest.ts";
+import {
+  type Arity,
+  FUNCTION_NAMES,
+  type FunctionName,
+  FUNCTIONS,
+  isFunctionName,
+  usage,
+} from "./functions.ts";
 import {
   type BinaryNode,
   type BinaryOperator,
   type CallNode,
+  column,
   COMPARISON_OPERATORS,
   ExpressionError,
   type ExpressionNode,
-  FUNCTION_NAMES,
-  type FunctionName,
-  isFunctionName,
   MAX_EXPRESSION_LENGTH,
   MAX_NESTING_DEPTH,
   problemError,
   RESERVED_WORDS,
   SIZE_SUFFIXES,
+  SMALL_SUFFIXES,
   type UnaryOperator,
 } from "./syntax.ts";
 import { isWhitespace, type Token, tokenize } from "./tokenizer.ts";
 
-/** Optimal string alignment distance: edits, counting a swap of neighbours as one. */
-function editDistance(a: string, b: string): number {
-  const rows: number[][] = [];
-  for (let i = 0; i <= a.length; i++) {
-    rows.push([i]);
-    for (let j = 1; j <= b.length; j++) {
-      if (i === 0) {
-        rows[i].push(j);
-        continue;
-      }
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        best = Math.min(best, rows[i - 2][j - 2] + 1);
-      }
-      rows[i].push(best);
-    }
-  }
-  return rows[a.length][b.length];
+/** ` (did you mean x?)` or nothing. */
+function suggestion(name: string, candidates: readonly string[]): string {
+  const hint = didYouMean(name, candidates);
+  return hint === undefined ? "" : ` (${hint})`;
 }
 
-/** The candidate closest to `name`, ignoring case, if it is close enough to be a typo. */
-function closestName(name: string, candidates: readonly string[]): string | undefined {
-  // A third of the name may be wrong, but never all of it ("c" is no typo of "a").
-  const limit = Math.min(Math.max(1, Math.floor(name.length / 3)), name.length - 1);
-  let best: string | undefined;
-  let bestDistance = limit + 1;
-  for (const candidate of candidates) {
-    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-function didYouMean(name: string, candidates: readonly string[]): string {
-  const closest = closestName(name, candidates);
-  return closest === undefined ? "" : ` (did you mean ${closest}?)`;
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 function quoted(token: Token): string {
@@ -74,16 +50,25 @@ function quoted(token: Token): string {
  * those count against {@link MAX_NESTING_DEPTH}.
  */
 class ExpressionParser {
+  readonly #source: string;
   readonly #tokens: readonly Token[];
   readonly #knownNames: readonly string[];
   readonly #known: ReadonlySet<string>;
+  readonly #byteNames: ReadonlySet<string>;
   #index = 0;
   #depth = 0;
 
-  constructor(tokens: readonly Token[], knownNames: readonly string[]) {
+  constructor(
+    source: string,
+    tokens: readonly Token[],
+    knownNames: readonly string[],
+    byteNames: ReadonlySet<string>,
+  ) {
+    this.#source = source;
     this.#tokens = tokens;
     this.#knownNames = knownNames;
     this.#known = new Set(knownNames);
+    this.#byteNames = byteNames;
   }
 
   parse(): ExpressionNode {
@@ -113,7 +98,9 @@ class ExpressionParser {
   #nested<T>(at: Token, parse: () => T): T {
     if (this.#depth >= MAX_NESTING_DEPTH) {
       throw new ExpressionError(
-        `expression is nested too deeply at ${at.position} (more than ${MAX_NESTING_DEPTH} levels)`,
+        `expression is nested too deeply ${
+          column(at.position)
+        } (more than ${MAX_NESTING_DEPTH} levels)`,
         at.position,
       );
     }
@@ -140,19 +127,64 @@ class ExpressionParser {
   }
 
   #comparison(): ExpressionNode {
+    const start = this.#index;
     const left = this.#additive();
     const op = this.#accept(COMPARISON_OPERATORS);
     if (op === undefined) return left;
+    const middle = this.#index;
     const node = binary(op, left, this.#additive());
+    this.#checkByteComparison(node);
     const chained = this.#accept(COMPARISON_OPERATORS);
-    if (chained !== undefined) {
-      // `1 < x < 5` would compare a boolean with 5: always a mistake.
+    if (chained !== undefined) throw this.#chainedComparison(start, middle, op, chained);
+    return node;
+  }
+
+  /**
+   * `70 < x < 90` would compare true or false with 90 (fasteval's answer): always a mistake. The
+   * hint writes it out as `70 < x && x < 90` when the third operand parses.
+   */
+  #chainedComparison(start: number, middle: number, op: Token, chained: Token): ExpressionError {
+    const third = this.#index;
+    let hint = "write a < b && b < c";
+    try {
+      this.#additive();
+      const a = this.#text(start, middle - 1);
+      const b = this.#text(middle, third - 1);
+      const c = this.#text(third, this.#index);
+      const written = `${a} ${op.text} ${b} && ${b} ${chained.text} ${c}`;
+      if (written.length <= 200) hint = `write ${written}`;
+    } catch (e) {
+      if (!(e instanceof ExpressionError)) throw e;
+    }
+    return new ExpressionError(
+      `comparisons cannot be chained ${column(chained.position)}; ${hint}`,
+      chained.position,
+    );
+  }
+
+  /** The source text of tokens `from` up to, not including, `to`. */
+  #text(from: number, to: number): string {
+    return this.#source.slice(this.#tokens[from].position - 1, this.#tokens[to].position - 1)
+      .trim();
+  }
+
+  /**
+   * Rejects a byte figure compared with a number whose suffix makes it a fraction (`512m` is
+   * 0.512): fasteval's meaning, kept, but never what a threshold on bytes means.
+   */
+  #checkByteComparison(node: BinaryNode): void {
+    for (const [a, b] of [[node.left, node.right], [node.right, node.left]]) {
+      if (a.kind !== "variable" || !this.#byteNames.has(a.name) || b.kind !== "number") continue;
+      const suffix = b.text.match(/[^\d.eE+-]+$/)?.[0];
+      if (suffix === undefined || !SMALL_SUFFIXES.has(suffix)) continue;
+      const digits = b.text.slice(0, -suffix.length);
       throw new ExpressionError(
-        `comparisons cannot be chained at ${chained.position}; write a < b && b < c`,
-        chained.position,
+        `${b.text} ${column(b.position)} is ${b.value} (${suffix} means ${
+          SMALL_SUFFIXES.get(suffix)
+        }), a fraction of a byte for ${a.name}; for megabytes write ${digits}M or ${digits}Mi`,
+        b.position,
       );
     }
-    return node;
   }
 
   #additive(): ExpressionNode {
@@ -183,13 +215,13 @@ class ExpressionParser {
     if (token.kind === "end") {
       const previous = this.#tokens[this.#index - 1];
       throw new ExpressionError(
-        `missing value after "${previous.text}" at ${previous.position}`,
+        `missing value after "${previous.text}" ${column(previous.position)}`,
         previous.position,
       );
     }
     this.#index++;
     if (token.kind === "number") {
-      return { kind: "number", value: token.value, position: token.position };
+      return { kind: "number", value: token.value, text: token.text, position: token.position };
     }
     if (token.kind === "name") return this.#name(token);
     if (token.text === "(") {
@@ -198,7 +230,7 @@ class ExpressionParser {
       return inner;
     }
     throw new ExpressionError(
-      `expected a value but found ${quoted(token)} at ${token.position}`,
+      `expected a value but found ${quoted(token)} ${column(token.position)}`,
       token.position,
     );
   }
@@ -212,7 +244,7 @@ class ExpressionParser {
     if (isFunctionName(name)) {
       if (!called) {
         throw new ExpressionError(
-          `function "${name}" at ${at} must be called with parentheses, e.g. ${name}(x)`,
+          `function "${name}" ${column(at)} must be called with parentheses: ${usage(name)}`,
           at,
         );
       }
@@ -220,20 +252,20 @@ class ExpressionParser {
     }
     if (called) {
       if (this.#known.has(name)) {
-        throw new ExpressionError(`"${name}" at ${at} is a variable, not a function`, at);
+        throw new ExpressionError(`"${name}" ${column(at)} is a variable, not a function`, at);
       }
       throw new ExpressionError(
-        `unknown function "${name}" at ${at}${didYouMean(name, FUNCTION_NAMES)}; functions: ${
-          FUNCTION_NAMES.join(", ")
-        }`,
+        `unknown function "${name}" ${column(at)}${
+          suggestion(name, FUNCTION_NAMES)
+        }; --help lists the functions`,
         at,
       );
     }
     if (!this.#known.has(name)) {
       throw new ExpressionError(
-        `unknown variable "${name}" at ${at}${didYouMean(name, this.#knownNames)}; valid names: ${
-          this.#knownNames.join(", ")
-        }`,
+        `unknown variable "${name}" ${column(at)}${
+          suggestion(name, this.#knownNames)
+        }; --help lists the variables`,
         at,
       );
     }
@@ -249,11 +281,15 @@ class ExpressionParser {
       return list;
     });
     this.#close(open);
-    const variadic = name === "min" || name === "max";
-    if (args.length === 0 || (!variadic && args.length > 1)) {
-      const wanted = variadic ? "at least 1 argument" : "exactly 1 argument";
+    const { least, most }: Arity = FUNCTIONS[name];
+    if (args.length < least || args.length > most) {
+      const wanted = most === Infinity
+        ? `at least ${plural(least, "argument")}`
+        : least === most
+        ? least === 0 ? "no arguments" : `exactly ${plural(least, "argument")}`
+        : `${least} or ${plural(most, "argument")}`;
       throw new ExpressionError(
-        `${name}() at ${token.position} takes ${wanted}, got ${args.length}`,
+        `${name}() ${column(token.position)} takes ${wanted}, got ${args.length}: ${usage(name)}`,
         token.position,
       );
     }
@@ -265,7 +301,7 @@ class ExpressionParser {
     const token = this.#peek();
     if (token.kind === "end") {
       throw new ExpressionError(
-        `missing ")" for the "(" at ${open.position}`,
+        `missing ")" for the "(" ${column(open.position)}`,
         open.position,
       );
     }
@@ -277,19 +313,22 @@ class ExpressionParser {
   #unexpectedAfterValue(token: Token): ExpressionError {
     const at = token.position;
     if (token.kind === "symbol" && token.text === ")") {
-      return new ExpressionError(`unmatched ")" at ${at}`, at);
+      return new ExpressionError(`unmatched ")" ${column(at)}`, at);
     }
     if (token.kind === "symbol" && token.text === ",") {
-      return new ExpressionError(`"," is only allowed between function arguments at ${at}`, at);
+      return new ExpressionError(
+        `"," is only allowed between function arguments ${column(at)}`,
+        at,
+      );
     }
     const reserved = token.kind === "name" ? RESERVED_WORDS.get(token.text) : undefined;
     if (reserved !== undefined) return problemError(reserved, at);
     const previous = this.#tokens[this.#index - 1];
     const hint = token.kind === "name" && SIZE_SUFFIXES.has(token.text) &&
         previous.kind === "number"
-      ? ` (write size suffixes without a space, e.g. 512${token.text})`
+      ? ` (write number suffixes without a space, e.g. 512${token.text})`
       : "";
-    return new ExpressionError(`missing operator before ${quoted(token)} at ${at}${hint}`, at);
+    return new ExpressionError(`missing operator before ${quoted(token)} ${column(at)}${hint}`, at);
   }
 }
 
@@ -305,14 +344,19 @@ function binary(op: Token, left: ExpressionNode, right: ExpressionNode): BinaryN
 
 /**
  * Parses and checks an expression: syntax, function names and arity, and that every variable is
- * one of `knownNames`. Throws {@link ExpressionError} with a 1-based position where there is one.
+ * one of `knownNames`, and that none of `byteNames` is compared with a fraction (`512m`). Throws
+ * {@link ExpressionError} with a 1-based position where there is one.
  */
-export function parseExpression(source: string, knownNames: readonly string[]): ExpressionNode {
+export function parseExpression(
+  source: string,
+  knownNames: readonly string[],
+  byteNames: readonly string[] = [],
+): ExpressionNode {
   if (source.length > MAX_EXPRESSION_LENGTH) {
     throw new ExpressionError(
       `expression is too long (${source.length} characters; the limit is ${MAX_EXPRESSION_LENGTH})`,
     );
   }
   if ([...source].every(isWhitespace)) throw new ExpressionError("expression is empty");
-  return new ExpressionParser(tokenize(source), knownNames).parse();
+  return new ExpressionParser(source, tokenize(source), knownNames, new Set(byteNames)).parse();
 }

@@ -1,18 +1,15 @@
 /**
- * The threshold language's vocabulary: its limits, functions, operators and their precedence, the
- * checked tree the parser builds, and the words and characters it refuses with a hint.
+ * The threshold language's vocabulary: its limits, operators and their precedence, number
+ * suffixes, the checked tree the parser builds, and the words and characters it refuses with a
+ * hint. The functions are in functions.ts.
  * @module
  */
+import type { FunctionName } from "./functions.ts";
 
 /** Longer expressions are rejected before tokenizing, so huge input fails at once. */
 export const MAX_EXPRESSION_LENGTH = 4096;
 /** Deeper nesting of parentheses, calls, prefix operators and exponents is rejected. */
 export const MAX_NESTING_DEPTH = 64;
-
-/** The only functions an expression may call. */
-export const FUNCTION_NAMES = ["min", "max", "abs", "floor", "ceil", "round"] as const;
-/** One of `min`, `max`, `abs`, `floor`, `ceil`, `round`. */
-export type FunctionName = typeof FUNCTION_NAMES[number];
 
 /** A prefix operator: `-` negates, `!` is logical not. */
 export type UnaryOperator = "-" | "!";
@@ -68,6 +65,8 @@ export interface NumberNode {
   readonly kind: "number";
   /** The value, e.g. 536870912 for `512Mi`. */
   readonly value: number;
+  /** The literal as written, e.g. `512Mi`. */
+  readonly text: string;
   /** 1-based offset of the literal in the source. */
   readonly position: number;
 }
@@ -108,13 +107,13 @@ export interface BinaryNode {
   readonly position: number;
 }
 
-/** A call of one of {@link FUNCTION_NAMES}. */
+/** A call of one of the functions of functions.ts. */
 export interface CallNode {
   /** Discriminant. */
   readonly kind: "call";
   /** The function called. */
   readonly name: FunctionName;
-  /** Its arguments: exactly one, or one or more for `min` and `max`. */
+  /** Its arguments, as many as its arity allows. */
   readonly args: readonly ExpressionNode[];
   /** 1-based offset of the function name in the source. */
   readonly position: number;
@@ -136,9 +135,19 @@ export class ExpressionError extends Error {
   }
 }
 
-/** Kubernetes quantity suffixes: the multiplier is base ** power. */
+/**
+ * fasteval's suffixes (p n u µ m, k K M G T) and Kubernetes quantity ones (P E, Ki ... Ei): the
+ * multiplier is base ** power. They agree where they overlap: m is milli in both.
+ */
 export const SIZE_SUFFIXES: ReadonlyMap<string, { base: 1000 | 1024; power: number }> = new Map([
+  ["p", { base: 1000, power: -4 }],
+  ["n", { base: 1000, power: -3 }],
+  ["u", { base: 1000, power: -2 }],
+  ["\u00b5", { base: 1000, power: -2 }],
+  ["\u03bc", { base: 1000, power: -2 }],
+  ["m", { base: 1000, power: -1 }],
   ["k", { base: 1000, power: 1 }],
+  ["K", { base: 1000, power: 1 }],
   ["M", { base: 1000, power: 2 }],
   ["G", { base: 1000, power: 3 }],
   ["T", { base: 1000, power: 4 }],
@@ -150,6 +159,19 @@ export const SIZE_SUFFIXES: ReadonlyMap<string, { base: 1000 | 1024; power: numb
   ["Ti", { base: 1024, power: 4 }],
   ["Pi", { base: 1024, power: 5 }],
   ["Ei", { base: 1024, power: 6 }],
+]);
+
+/** The suffixes as messages list them (the Greek mu is the micro sign's double). */
+export const SUFFIX_LIST: string = [...SIZE_SUFFIXES.keys()].filter((s) => s !== "\u03bc")
+  .join(" ");
+/** Suffixes below 1, a trap next to a byte figure: `512m` is 0.512, not 512 megabytes. */
+export const SMALL_SUFFIXES: ReadonlyMap<string, string> = new Map([
+  ["p", "pico"],
+  ["n", "nano"],
+  ["u", "micro"],
+  ["\u00b5", "micro"],
+  ["\u03bc", "micro"],
+  ["m", "milli"],
 ]);
 
 /** What is wrong, and optionally how to fix it; the position goes between the two. */
@@ -186,18 +208,18 @@ export const REJECTED_CHARACTERS: ReadonlyMap<string, Problem> = new Map<string,
   ["|", ['unexpected character "|"', 'use "||"']],
 ]);
 
+/** `at column N`, the way every message names a position. */
+export function column(position: number): string {
+  return `at column ${position}`;
+}
+
 /** The error for a {@link Problem} at `position`. */
 export function problemError([what, hint]: Problem, position: number): ExpressionError {
   return new ExpressionError(
-    `${what} at ${position}${hint === undefined ? "" : `; ${hint}`}`,
+    `${what} ${column(position)}${hint === undefined ? "" : `; ${hint}`}`,
     position,
   );
 }
 
 /** The comparison operators; they cannot be chained. */
 export const COMPARISON_OPERATORS: readonly string[] = [">", "<", ">=", "<=", "==", "!="];
-
-/** Whether `name` is one of {@link FUNCTION_NAMES}. */
-export function isFunctionName(name: string): name is FunctionName {
-  return (FUNCTION_NAMES as readonly string[]).includes(name);
-}

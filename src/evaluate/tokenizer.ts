@@ -1,9 +1,29 @@
 /**
- * The tokenizer of threshold expressions: numbers (with exponents or Kubernetes size suffixes),
- * names and operator symbols, each with its 1-based position; anything else is refused here.
+ * The tokenizer of threshold expressions: numbers (with exponents, or fasteval's and Kubernetes'
+ * suffixes), names and operator symbols, each with its 1-based position; anything else is refused
+ * here.
  * @module
  */
-import { ExpressionError, problemError, REJECTED_CHARACTERS, SIZE_SUFFIXES } from "./syntax.ts";
+import {
+  column,
+  ExpressionError,
+  problemError,
+  REJECTED_CHARACTERS,
+  SIZE_SUFFIXES,
+  SUFFIX_LIST,
+} from "./syntax.ts";
+
+// Operators of other languages, or ours written backwards, each with the one we spell it as.
+const MISSPELLED_OPERATORS: ReadonlyMap<string, string> = new Map([
+  ["=>", ">="],
+  ["=<", "<="],
+  ["===", "=="],
+  ["!==", "!="],
+]);
+
+function misspelledOperatorAt(source: string, i: number): string | undefined {
+  return [...MISSPELLED_OPERATORS.keys()].find((written) => source.startsWith(written, i));
+}
 
 const TWO_CHAR_OPERATORS: ReadonlySet<string> = new Set(["&&", "||", "==", "!=", ">=", "<="]);
 const ONE_CHAR_SYMBOLS: ReadonlySet<string> = new Set([..."<>!+-*/%^(),"]);
@@ -32,6 +52,11 @@ function isNameChar(text: string, i: number): boolean {
   return isNameStart(text, i) || isDigit(text, i);
 }
 
+/** A character of a number's suffix: a name character, or µ (micro sign or Greek mu). */
+function isSuffixChar(text: string, i: number): boolean {
+  return isNameChar(text, i) || text[i] === "\u00b5" || text[i] === "\u03bc";
+}
+
 /** Space, tab, newline or carriage return. */
 export function isWhitespace(c: string): boolean {
   return c === " " || c === "\t" || c === "\n" || c === "\r";
@@ -39,7 +64,7 @@ export function isWhitespace(c: string): boolean {
 
 /**
  * Scans a number starting at `start` (a digit, or "." then a digit): digits, an optional fraction,
- * then either an exponent (`e`/`E`, optional sign, digits) or a size suffix. `E` without digits
+ * then either an exponent (`e`/`E`, optional sign, digits) or a suffix. `E` without digits
  * after it is therefore the exa suffix, and `1E3` is 1000.
  */
 function scanNumber(text: string, start: number): { value: number; end: number } {
@@ -60,22 +85,20 @@ function scanNumber(text: string, start: number): { value: number; end: number }
   }
   const numberText = text.slice(start, i);
   let end = i;
-  while (isNameChar(text, end)) end++;
+  while (isSuffixChar(text, end)) end++;
   let value = Number(numberText);
   if (end > i) {
     const suffix = text.slice(i, end);
     const unit = SIZE_SUFFIXES.get(suffix);
     if (unit === undefined) {
       throw new ExpressionError(
-        `invalid size suffix "${suffix}" at ${i + 1}; valid suffixes: ${
-          [...SIZE_SUFFIXES.keys()].join(", ")
-        }`,
+        `invalid number suffix "${suffix}" ${column(i + 1)}; valid suffixes: ${SUFFIX_LIST}`,
         i + 1,
       );
     }
     if (hasExponent) {
       throw new ExpressionError(
-        `size suffix "${suffix}" at ${i + 1} cannot follow an exponent`,
+        `number suffix "${suffix}" ${column(i + 1)} cannot follow an exponent`,
         i + 1,
       );
     }
@@ -86,7 +109,7 @@ function scanNumber(text: string, start: number): { value: number; end: number }
   }
   if (!Number.isFinite(value)) {
     throw new ExpressionError(
-      `number "${text.slice(start, end)}" at ${start + 1} is too large`,
+      `number "${text.slice(start, end)}" ${column(start + 1)} is too large`,
       start + 1,
     );
   }
@@ -120,6 +143,12 @@ export function tokenize(source: string): Token[] {
       while (isNameChar(source, end)) end++;
       tokens.push({ kind: "name", text: source.slice(i, end), value: 0, position });
       i = end;
+    } else if (misspelledOperatorAt(source, i) !== undefined) {
+      const written = misspelledOperatorAt(source, i)!;
+      throw problemError(
+        [`"${written}" is not an operator`, `use "${MISSPELLED_OPERATORS.get(written)}"`],
+        position,
+      );
     } else if (TWO_CHAR_OPERATORS.has(source.slice(i, i + 2))) {
       tokens.push({ kind: "symbol", text: source.slice(i, i + 2), value: 0, position });
       i += 2;
@@ -138,8 +167,8 @@ export function tokenize(source: string): Token[] {
 }
 
 /**
- * Parses a byte size the way expressions write it: a plain number, or a number with a
- * Kubernetes suffix (`k M G T P E` for powers of 1000, `Ki Mi Gi Ti Pi Ei` for powers of 1024).
+ * Parses a number the way expressions write it: plain, or with a suffix (`k K M G T P E` for
+ * powers of 1000, `Ki Mi Gi Ti Pi Ei` for powers of 1024, `m u µ n p` for fractions).
  * `"512Mi"` is 536870912. Returns undefined for anything else, including signs and spaces.
  */
 export function parseSizeLiteral(text: string): number | undefined {

@@ -4,6 +4,7 @@
  * @module
  */
 import { Parser } from "expr-eval-fork";
+import { FUNCTION_IMPLEMENTATIONS, FUNCTION_NAMES } from "./functions.ts";
 import {
   type BinaryNode,
   type BinaryOperator,
@@ -81,14 +82,12 @@ export function toExprEvalSyntax(node: ExpressionNode): string {
     case "binary":
       return `(${translateChain(node)})`;
     case "call":
+      // The constants become numbers; every other call goes to FUNCTION_IMPLEMENTATIONS.
+      if (node.name === "e" || node.name === "pi") {
+        return String(FUNCTION_IMPLEMENTATIONS[node.name]());
+      }
       return `(${node.name}(${node.args.map(toExprEvalSyntax).join(", ")}))`;
   }
-}
-
-/** `round` as in the original tool (Rust's f64::round): halves go away from zero. */
-function roundHalfAwayFromZero(x: number): number {
-  const n = Number(x);
-  return Math.sign(n) * Math.round(Math.abs(n));
 }
 
 interface LibraryTables {
@@ -114,7 +113,7 @@ function only(table: Record<string, unknown>, names: readonly string[]): Record<
  */
 function lockedDownParser(): Parser {
   const defaults = new Parser() as unknown as LibraryTables;
-  const unary = ["-", "not", "abs", "floor", "ceil", "round"];
+  const unary = ["-", "not"];
   const operators: Record<string, boolean> = {
     add: true,
     subtract: true,
@@ -138,10 +137,14 @@ function lockedDownParser(): Parser {
   const parser = new Parser({ allowMemberAccess: false, operators });
   const tables = parser as unknown as LibraryTables;
   tables.unaryOps = only(defaults.unaryOps, unary);
-  tables.unaryOps.round = roundHalfAwayFromZero;
   tables.binaryOps = only(defaults.binaryOps, Object.values(LIBRARY_OPERATORS));
   tables.ternaryOps = Object.create(null);
-  tables.functions = only(defaults.functions, ["min", "max"]);
+  tables.functions = Object.create(null);
+  for (const name of FUNCTION_NAMES) {
+    const implementation = FUNCTION_IMPLEMENTATIONS[name];
+    // Arithmetic counts true as 1 and false as 0, in arguments too.
+    tables.functions[name] = (...xs: unknown[]) => implementation(...xs.map(Number));
+  }
   tables.consts = Object.create(null);
   return parser;
 }

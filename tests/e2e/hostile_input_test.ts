@@ -12,7 +12,7 @@ import { INSPECT_FLAGS, MONITOR_FLAGS } from "../../src/cli/flags.ts";
 import { compileExpression, ExpressionError } from "../../src/evaluate/expression.ts";
 import { UsageError } from "../../src/base/usage_error.ts";
 import { VARIABLE_NAMES } from "../../src/collect/variables.ts";
-import { runOomhero } from "../support/oomhero_process.ts";
+import { HARMLESS_ARGS, runOomhero } from "../support/oomhero_process.ts";
 
 const MEGABYTE = "x".repeat(1 << 20);
 /**
@@ -62,8 +62,9 @@ function assertUsageError(got: "accepted" | UsageError, flag: string, label: str
 const MUST_REFUSE: Record<string, readonly string[]> = {
   "warning": ["empty", "huge", "NaN", "newline"],
   "critical": ["empty", "huge", "NaN", "newline"],
-  "loop-interval": Object.keys(VALUES),
-  "cooldown-interval": Object.keys(VALUES),
+  // A bare number is seconds, as in duration_str: "100" is 100 s.
+  "loop-interval": Object.keys(VALUES).filter((v) => v !== "unit-less"),
+  "cooldown-interval": Object.keys(VALUES).filter((v) => v !== "unit-less"),
   "warning-signal": Object.keys(VALUES),
   "critical-signal": Object.keys(VALUES),
   "log-level": Object.keys(VALUES),
@@ -170,7 +171,7 @@ Deno.test("hostile expressions are refused in-process within 1 s each", () => {
 /** Runs the CLI with `args` and asserts exit 2, one line naming `flag`, no stack trace. */
 async function refusedByCli(args: string[], flag: string, label: string): Promise<string> {
   const started = performance.now();
-  const r = await runOomhero(args);
+  const r = await runOomhero(args[0] === "inspect" ? args : [...args, ...HARMLESS_ARGS]);
   const ms = performance.now() - started;
   assert.ok(ms < CLI_MS, `${label}: ${ms.toFixed(0)} ms`);
   assert.equal(r.code, 2, `${label}: ${r.stderr.slice(0, 500)}`);
@@ -237,7 +238,7 @@ Deno.test("procfs or cgroupfs not mounted where given: exit 2 naming it, from mo
       async () =>
         assert.equal(
           await refusedByCli([...OK, `--procfs=${missing}`], "--procfs", "monitor procfs"),
-          `oomhero: --procfs: ${missing} is not a procfs mount (no ${missing}/self/stat)`,
+          `oomhero: --procfs: ${missing} does not exist`,
         ),
       async () =>
         assert.match(
@@ -247,12 +248,22 @@ Deno.test("procfs or cgroupfs not mounted where given: exit 2 naming it, from mo
       async () =>
         assert.equal(
           await refusedByCli(["inspect", `--procfs=${missing}`], "--procfs", "inspect procfs"),
-          `oomhero: --procfs: ${missing} is not a procfs mount (no ${missing}/self/stat)`,
+          `oomhero: --procfs: ${missing} does not exist`,
         ),
       async () =>
         assert.match(
           await refusedByCli(["inspect", `--cgroupfs=${empty}`], "--cgroupfs", "inspect cgroupfs"),
           /is not a cgroupfs mount \(no cgroup\.controllers for cgroup v2, no memory\//,
+        ),
+      async () =>
+        assert.equal(
+          await refusedByCli([...OK, `--procfs=${empty}`], "--procfs", "monitor empty procfs"),
+          `oomhero: --procfs: ${empty} is not a procfs mount (no ${empty}/self/stat)`,
+        ),
+      async () =>
+        assert.equal(
+          await refusedByCli([...OK, "--cgroupfs=/etc/hostname"], "--cgroupfs", "a file"),
+          "oomhero: --cgroupfs: /etc/hostname is not a directory",
         ),
       () => refusedByCli([...OK, `--procfs=/${HUGE_ARG}`], "--procfs", "100 KB procfs"),
     ]);

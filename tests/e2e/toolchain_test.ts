@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import denoJson from "../../deno.json" with { type: "json" };
 import { ROOT } from "../support/oomhero_process.ts";
+import { NOBODY, nobodyUnavailable } from "../support/as_nobody.ts";
 
 const PINNED = Deno.readTextFileSync(`${ROOT}.deno-version`).trim();
 
@@ -92,4 +93,32 @@ Deno.test("deno task -q start passes arguments through and prints only oomhero's
   ]);
   assert.equal(spaced.code, 2);
   assert.match(spaced.stderr, /^oomhero: --warning: invalid expression: .*\n$/);
+});
+
+Deno.test({
+  name: "scripts/deno says in one line which DENO_DIR to set when the cache is not the user's",
+  ignore: nobodyUnavailable() !== undefined,
+  async fn() {
+    // Root's cache as nobody would meet it: there, readable, not writable.
+    const rootsCache = Deno.makeTempDirSync({ prefix: "oomhero-roots-deno-dir-" });
+    try {
+      Deno.chmodSync(rootsCache, 0o755);
+      const out = await new Deno.Command("setpriv", {
+        args: [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", `${ROOT}scripts/deno`],
+        cwd: ROOT,
+        env: { PATH: "/usr/local/bin:/usr/bin:/bin", DENO_DIR: rootsCache, NO_COLOR: "1" },
+        stdin: "null",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 1, stderr);
+      assert.equal(out.stdout.length, 0);
+      assert.equal(
+        stderr,
+        `scripts/deno: Deno's cache directory ${rootsCache} is not writable by nobody; ` +
+          "set DENO_DIR to a directory you own\n",
+      );
+    } finally {
+      Deno.removeSync(rootsCache, { recursive: true });
+    }
+  },
 });

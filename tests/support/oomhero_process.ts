@@ -7,6 +7,15 @@ import { oomheroArgv } from "../../scripts/runtime_flags.ts";
 
 export { oomheroArgv, ROOT, RUNTIME_FLAGS } from "../../scripts/runtime_flags.ts";
 
+/**
+ * Flags that make a monitor run harmless on a shared machine should it start after all: it
+ * watches no process and would signal none. Every test of input that might be accepted adds them.
+ */
+export const HARMLESS_ARGS: readonly string[] = [
+  "--include=^oomhero-cli-test-matches-nothing$",
+  "--dry-run",
+];
+
 /** The result of a finished run. */
 export interface CliResult {
   code: number;

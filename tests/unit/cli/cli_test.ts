@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import denoJson from "../../../deno.json" with { type: "json" };
 import { parseCommandLine } from "../../../src/cli/cli.ts";
-import { MONITOR_FLAGS } from "../../../src/cli/flags.ts";
+import { INSPECT_FLAGS, MONITOR_FLAGS } from "../../../src/cli/flags.ts";
+import { HELP_WIDTH } from "../../../src/cli/help.ts";
 import { UsageError } from "../../../src/base/usage_error.ts";
-import { runOomhero } from "../../support/oomhero_process.ts";
+import { HARMLESS_ARGS, runOomhero } from "../../support/oomhero_process.ts";
 
 const OK = ["--warning=memory_usage > 75", "--critical=memory_usage > 90"];
 
@@ -11,7 +12,22 @@ const OK = ["--warning=memory_usage > 75", "--critical=memory_usage > 90"];
 const BAD_INPUT: [string, string[], RegExp][] = [
   ["missing --warning", ["--critical=memory_usage > 90"], /^oomhero: --warning: is required/],
   ["missing --critical", ["--warning=memory_usage > 75"], /^oomhero: --critical: is required/],
-  ["unknown flag", [...OK, "--frobnicate=1"], /^oomhero: --frobnicate: unknown flag/],
+  ["unknown flag", [...OK, "--frobnicate=1"], /^oomhero: --frobnicate: unknown flag; see --help$/],
+  [
+    "mistyped flag",
+    [...OK, "--loop-intervall=1s"],
+    /^oomhero: --loop-intervall: unknown flag \(did you mean --loop-interval\?\); see --help$/,
+  ],
+  [
+    "flag in the wrong case",
+    [...OK, "--Dry-Run"],
+    /^oomhero: --Dry-Run: unknown flag \(did you mean --dry-run\?\); see --help$/,
+  ],
+  [
+    "shortened flag",
+    [...OK, "--metrics=:9100"],
+    /^oomhero: --metrics: unknown flag \(did you mean --metrics-address\?\); see --help$/,
+  ],
   ["single-dash flag", [...OK, "-w", "x"], /^oomhero: -w: unknown flag/],
   ["stray argument", [...OK, "extra"], /^oomhero: extra: unexpected argument/],
   ["flag given twice", [...OK, "--warning=oom_score > 1"], /^oomhero: --warning: given more/],
@@ -21,10 +37,19 @@ const BAD_INPUT: [string, string[], RegExp][] = [
   ["zero interval", [...OK, "--loop-interval=0s"], /^oomhero: --loop-interval: "0s" is zero/],
   ["negative interval", [...OK, "--loop-interval=-1s"], /^oomhero: --loop-interval: .*negative/],
   ["empty interval", [...OK, "--loop-interval="], /^oomhero: --loop-interval: is empty/],
-  ["unitless interval", [...OK, "--loop-interval=100"], /^oomhero: --loop-interval: .*no unit/],
+  [
+    "unknown duration unit",
+    [...OK, "--loop-interval=100x"],
+    /^oomhero: --loop-interval: "100x" has an unknown unit "x" at column 4; units are ns, us/,
+  ],
+  [
+    "durations subtracted",
+    [...OK, "--loop-interval=3ms-2ms"],
+    /^oomhero: --loop-interval: "3ms-2ms" is not a duration \(bad at column 4, "-2ms"\)/,
+  ],
   ["garbage interval", [...OK, "--loop-interval=fast"], /^oomhero: --loop-interval: .*not a dur/],
-  ["bad unit", [...OK, "--cooldown-interval=5x"], /^oomhero: --cooldown-interval: .*not a dur/],
-  ["too long", [...OK, "--cooldown-interval=25h"], /^oomhero: --cooldown-interval: .*maximum/],
+  ["bad unit", [...OK, "--cooldown-interval=5x"], /^oomhero: --cooldown-interval: .*unknown unit/],
+  ["too long", [...OK, "--cooldown-interval=25d"], /^oomhero: --cooldown-interval: .*maximum/],
   ["unknown signal", [...OK, "--warning-signal=SIGFOO"], /^oomhero: --warning-signal: unknown/],
   ["signal 0", [...OK, "--warning-signal=0"], /^oomhero: --warning-signal: .*out of range/],
   ["signal 32", [...OK, "--critical-signal=32"], /^oomhero: --critical-signal: .*out of range/],
@@ -32,7 +57,22 @@ const BAD_INPUT: [string, string[], RegExp][] = [
   [
     "unknown variable",
     ["--warning=memory_usge > 75", OK[1]],
-    /^oomhero: --warning: invalid expression: .*memory_usge.*did you mean memory_usage\?/,
+    /^oomhero: --warning: invalid expression: unknown variable "memory_usge" at column 1 \(did you mean memory_usage\?\); --help lists the variables$/,
+  ],
+  [
+    "=> for >=",
+    ["--warning=memory_usage => 75", OK[1]],
+    /^oomhero: --warning: invalid expression: "=>" is not an operator at column 14; use ">="$/,
+  ],
+  [
+    "chained comparison",
+    ["--warning=70 < memory_usage < 90", OK[1]],
+    /^oomhero: --warning: invalid expression: comparisons cannot be chained at column 19; write 70 < memory_usage && memory_usage < 90$/,
+  ],
+  [
+    "milli for mega",
+    [OK[0], "--critical=memory_current > 512m"],
+    /^oomhero: --critical: invalid expression: 512m at column 18 is 0\.512 \(m means milli\)/,
   ],
   ["member access", ["--warning=memory_usage.x > 1", OK[1]], /^oomhero: --warning: invalid expr/],
   ["__proto__", [OK[0], "--critical=__proto__ > 1"], /^oomhero: --critical: invalid expression/],
@@ -45,15 +85,43 @@ const BAD_INPUT: [string, string[], RegExp][] = [
   ["bad size", ["--warning=memory_current > 5Mix", OK[1]], /^oomhero: --warning: invalid expr/],
   ["log level", [...OK, "--log-level=verbose"], /^oomhero: --log-level: "verbose" is not one of/],
   ["log format", [...OK, "--log-format=xml"], /^oomhero: --log-format: "xml" is not one of/],
-  ["bad regex", [...OK, "--include=("], /^oomhero: --include: invalid regular expression/],
+  [
+    "bad regex",
+    [...OK, "--include=java("],
+    /^oomhero: --include: invalid regular expression "java\(": unterminated group$/,
+  ],
   ["empty regex", [...OK, "--exclude="], /^oomhero: --exclude: is empty/],
   ["bad address", [...OK, "--metrics-address=nowhere"], /^oomhero: --metrics-address: /],
   ["cmdline label", [...OK, "--cmdline-label=all"], /^oomhero: --cmdline-label: "all" is not/],
   ["empty procfs", [...OK, "--procfs="], /^oomhero: --procfs: is empty/],
+  [
+    "missing procfs",
+    [...OK, "--procfs=/nonexistent"],
+    /^oomhero: --procfs: \/nonexistent does not exist$/,
+  ],
+  [
+    "missing cgroupfs",
+    ["inspect", "--cgroupfs=/nonexistent"],
+    /^oomhero: --cgroupfs: \/nonexistent does not exist$/,
+  ],
   ["inspect format", ["inspect", "--format=yaml"], /^oomhero: --format: "yaml" is not one of/],
   ["inspect pid", ["inspect", "--pid=abc"], /^oomhero: --pid: "abc" is not a process id/],
-  ["inspect flag", ["inspect", "--warning=x"], /^oomhero: --warning: unknown flag/],
-  ["short trend window", [...OK, "--trend-window=1s"], /^oomhero: --trend-window: 1s is shorter/],
+  [
+    "monitor flag to inspect",
+    ["inspect", "--warning=x"],
+    /^oomhero: --warning: unknown flag for oomhero inspect; it is a flag of the monitor$/,
+  ],
+  [
+    "inspect flag to the monitor",
+    [...OK, "--format=json"],
+    /^oomhero: --format: unknown flag for the monitor; it is a flag of oomhero inspect$/,
+  ],
+  ["mistyped command", ["inspct"], /^oomhero: inspct: unknown command \(did you mean inspect\?\)$/],
+  [
+    "short trend window",
+    [...OK, "--trend-window=1s"],
+    /^oomhero: --trend-window: 1s is below the minimum of 2s: a trend is fitted over samples spanning at least 1s, and the window leaves room for the timer's jitter$/,
+  ],
   ["bad trend window", [...OK, "--trend-window=soon"], /^oomhero: --trend-window: .*not a dur/],
   [
     "trend window of too few scans",
@@ -66,12 +134,13 @@ const BAD_INPUT: [string, string[], RegExp][] = [
     /^oomhero: --loop-interval: 5s leaves fewer than 3 scans in 10s, .*; make it at most 3.333s$/,
   ],
   ["inspect short sample", ["inspect", "--sample=500ms"], /^oomhero: --sample: "500ms" is short/],
-  ["inspect sample unit", ["inspect", "--sample=2"], /^oomhero: --sample: "2" has no unit/],
+  ["inspect sample unit", ["inspect", "--sample=2x"], /^oomhero: --sample: "2x" has an unknown/],
 ];
 
 for (const [name, args, expected] of BAD_INPUT) {
   Deno.test(`cli rejects ${name} with one line and exit 2`, async () => {
-    const r = await runOomhero(args);
+    // inspect only reads; a monitor that started by mistake must watch and signal nothing.
+    const r = await runOomhero(args[0] === "inspect" ? args : [...args, ...HARMLESS_ARGS]);
     const lines = r.stderr.trimEnd().split("\n");
     assert.equal(r.code, 2, r.stderr);
     assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
@@ -89,11 +158,76 @@ Deno.test("cli --version prints the version from deno.json and the Deno version"
 Deno.test("cli --help lists every flag with its default and exits 0", async () => {
   const r = await runOomhero(["--help"]);
   assert.equal(r.code, 0);
+  // Wrapping may break "(default 30s)" across lines; words are what must be there.
+  const words = r.stdout.replace(/\s+/g, " ");
   for (const [name, spec] of Object.entries(MONITOR_FLAGS)) {
     assert.match(r.stdout, new RegExp(`--${name}\\b`));
-    if (spec.default) assert.ok(r.stdout.includes(`(default ${spec.default})`), name);
+    if (spec.default) assert.ok(words.includes(`(default ${spec.default})`), name);
   }
   assert.match(r.stdout, /memory_pressure_full_avg60/);
+  for (const f of ["int", "sign", "atanh", "round(modulus, x)", "log(base, x)", "e()", "pi()"]) {
+    assert.ok(words.includes(f), f);
+  }
+});
+
+Deno.test("cli -h is --help, for the monitor and for inspect", async () => {
+  const [long, short, inspectLong, inspectShort] = await Promise.all([
+    runOomhero(["--help"]),
+    runOomhero(["-h"]),
+    runOomhero(["inspect", "--help"]),
+    runOomhero(["inspect", "-h"]),
+  ]);
+  assert.equal(short.code, 0, short.stderr);
+  assert.equal(short.stdout, long.stdout);
+  assert.equal(inspectShort.code, 0, inspectShort.stderr);
+  assert.equal(inspectShort.stdout, inspectLong.stdout);
+  assert.match(long.stdout, /^ {2}-h, --help /m);
+});
+
+Deno.test("cli help fits 100 columns and names what each value is", () => {
+  for (const args of [["--help"], ["inspect", "--help"]]) {
+    const c = parseCommandLine(args);
+    assert.equal(c.kind, "help");
+    if (c.kind !== "help") return;
+    for (const line of c.text.split("\n")) {
+      assert.ok([...line].length <= HELP_WIDTH, `${[...line].length} columns: ${line}`);
+    }
+    assert.doesNotMatch(c.text, /=VALUE/);
+    const specs = args[0] === "inspect" ? INSPECT_FLAGS : MONITOR_FLAGS;
+    for (const [name, spec] of Object.entries(specs)) {
+      if (spec.type !== "string") continue;
+      assert.match(c.text, new RegExp(`--${name}=[A-Z]+\\b`), name);
+    }
+  }
+  const monitor = parseCommandLine(["--help"]);
+  const text = monitor.kind === "help" ? monitor.text : "";
+  for (
+    const [flag, placeholder] of Object.entries({
+      warning: "EXPR",
+      "loop-interval": "DURATION",
+      "critical-signal": "SIGNAL",
+      "http-file-path": "FILE",
+      "metrics-address": "ADDR",
+    })
+  ) {
+    assert.ok(text.includes(`--${flag}=${placeholder}`), flag);
+    assert.match(text, new RegExp(`^${placeholder} `, "m"), `${placeholder} is explained`);
+  }
+});
+
+Deno.test("cli takes durations as duration_str writes them", () => {
+  const interval = (text: string) => {
+    const c = parseCommandLine([...OK, `--cooldown-interval=${text}`]);
+    return c.kind === "monitor" ? c.config.cooldownMs : undefined;
+  };
+  assert.equal(interval("30"), 30_000);
+  assert.equal(interval("1m 30s"), 90_000);
+  assert.equal(interval("1m+30s"), 90_000);
+  assert.equal(interval("1m30"), 90_000);
+  assert.equal(interval("1d"), 86_400_000);
+  assert.equal(interval("1m*10"), 600_000);
+  assert.equal(interval("500000µs"), 500);
+  assert.equal(interval("2 Hours"), 7_200_000);
 });
 
 Deno.test("cli checks --trend-window against the loop interval only for trends in use", () => {
@@ -170,6 +304,11 @@ Deno.test("cli accepts both --flag value and --flag=value forms", () => {
 });
 
 Deno.test("cli warns at startup about signals an application cannot handle", async () => {
-  const r = await runOomhero([...OK, "--critical-signal=KILL", "--procfs=/nonexistent"]);
+  const r = await runOomhero([
+    ...OK,
+    "--critical-signal=KILL",
+    "--procfs=/nonexistent",
+    ...HARMLESS_ARGS,
+  ]);
   assert.match(r.stderr, /WARN .*--critical-signal is SIGKILL/);
 });

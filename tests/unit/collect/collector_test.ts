@@ -560,7 +560,7 @@ Deno.test("a wrong procfs or cgroupfs is a usage error naming the flag", () => {
     () => new Collector({ procfs: "/nope", cgroupfs, log }),
     (e: unknown) =>
       e instanceof UsageError && e.input === "--procfs" &&
-      e.problem === "/nope is not a procfs mount (no /nope/self/stat)",
+      e.problem === "/nope does not exist",
   );
   assert.throws(
     () => new Collector({ procfs, cgroupfs: procfs, log }),

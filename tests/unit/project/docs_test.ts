@@ -269,7 +269,7 @@ Deno.test("docs: a broken command line in any of the three forms is caught", () 
     "```sh",
     'oomhero --warning "memory_usge > 75" --critical "memory_usage > 90"',
     "./scripts/deno task -q start inspect --format yaml",
-    "./oomhero --loop-interval 100 \\",
+    "./oomhero --loop-interval 100x \\",
     '  --warning "memory_usage > 75" --critical "memory_usage > 90"',
     "./scripts/deno task demo",
     "```",

@@ -1,10 +1,12 @@
 /**
  * The README's reference tables stay in step with the code: every flag with its default, every
- * variable with its unit, the operator precedence and every metric oomhero registers.
+ * variable with its unit, the operator precedence, every function and number suffix of the
+ * expressions and every metric oomhero registers.
  */
 import assert from "node:assert/strict";
 import { INSPECT_FLAGS, MONITOR_FLAGS } from "../../../src/cli/flags.ts";
-import { PRECEDENCE_TABLE } from "../../../src/evaluate/expression.ts";
+import { FUNCTION_NAMES, PRECEDENCE_TABLE } from "../../../src/evaluate/expression.ts";
+import { SUFFIX_LIST } from "../../../src/evaluate/syntax.ts";
 import { Metrics } from "../../../src/report/metrics.ts";
 import { VARIABLES } from "../../../src/collect/variables.ts";
 import { ROOT } from "../../support/oomhero_process.ts";
@@ -65,6 +67,18 @@ Deno.test("README's precedence table matches the parser's", () => {
     );
     assert.equal(row.length, 1, cell);
     assert.equal(row[0][1], r.associativity, cell);
+  }
+});
+
+Deno.test("README's function and suffix tables name every function and suffix", () => {
+  const expressions = section("## Threshold expressions");
+  const functionCells = rows(expressions, /^`[a-z]+\(/).map((r) => r.join(" ")).join(" ");
+  for (const name of FUNCTION_NAMES) {
+    assert.match(functionCells, new RegExp(`\`${name}[(\`]`), name);
+  }
+  const suffixCells = rows(expressions, /^`[a-zA-Zµ]+`/).map((r) => r[0]).join(" ");
+  for (const suffix of SUFFIX_LIST.split(" ")) {
+    assert.ok(suffixCells.includes(`\`${suffix}\``), suffix);
   }
 });
 

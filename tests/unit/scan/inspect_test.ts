@@ -131,7 +131,7 @@ Deno.test("inspect reports a procfs or cgroupfs that is not mounted where given"
     () => inspect(options("v2-host", { procfs: "/nope" }), QUIET),
     (e: unknown) =>
       e instanceof UsageError &&
-      e.message === "oomhero: --procfs: /nope is not a procfs mount (no /nope/self/stat)",
+      e.message === "oomhero: --procfs: /nope does not exist",
   );
   await assert.rejects(
     () => inspect(options("v2-host", { cgroupfs: procfs }), QUIET),
