@@ -39,7 +39,8 @@ function bounded(text: string, max: number): string {
 
 /** The arguments after the first, with the space that separates them; "" when there are none. */
 function tail(line: CommandLine): string {
-  return line.cmdline.startsWith(line.firstArg) ? line.cmdline.slice(line.firstArg.length) : "";
+  // The command line starts with the first argument: parseCmdline joins the arguments.
+  return line.cmdline.slice(line.firstArg.length);
 }
 
 /**
