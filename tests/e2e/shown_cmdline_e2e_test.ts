@@ -5,10 +5,10 @@
  * arguments. The startup line names the signals.
  */
 import assert from "node:assert/strict";
-import { startOomhero, waitFor } from "./live_oomhero.ts";
-import { stopNamed } from "./named_process.ts";
-import { runOomhero } from "./oomhero_process.ts";
-import { SHOWN_TAIL_MAX } from "../src/shown_cmdline.ts";
+import { startOomhero, waitFor } from "../support/live_oomhero.ts";
+import { stopNamed } from "../support/named_process.ts";
+import { runOomhero } from "../support/oomhero_process.ts";
+import { SHOWN_TAIL_MAX } from "../../src/base/shown_cmdline.ts";
 
 const SECRET = `s3cr3t-${crypto.randomUUID().slice(0, 8)}`;
 const MARKER = `oomhero-shown-cmdline-${crypto.randomUUID().slice(0, 8)}`;

@@ -4,8 +4,8 @@
  * signal line shows the figures those expressions read, never NaN.
  */
 import assert from "node:assert/strict";
-import { asNobody, nobodyUnavailable } from "./as_nobody.ts";
-import { ROOT } from "./oomhero_process.ts";
+import { asNobody, nobodyUnavailable } from "../support/as_nobody.ts";
+import { ROOT } from "../support/oomhero_process.ts";
 
 const unavailable = nobodyUnavailable();
 
