@@ -23,21 +23,30 @@ const OOMHERO_ARGS = [
   "--log-format=json",
 ];
 
-/** Prints oomhero's signal events briefly, and its warnings and errors as they are. */
+/** The fields of a signal's log line that are not the figures its expression references. */
+const EVENT_FIELDS = new Set(["time", "level", "msg", "pid", "cmdline", "severity", "signal"]);
+
+/**
+ * Prints oomhero's signal events briefly, with the figures the expression referenced (what the
+ * log line carries), and its other warnings and errors as they are.
+ */
 function showOomheroLine(line: string): void {
   try {
     const e = JSON.parse(line);
     if (e.msg === "signal sent" || e.msg.startsWith("would send")) {
       const dry = e.msg === "signal sent" ? "" : " (dry run)";
-      console.log(
-        `  [oomhero] ${e.severity}: ${e.signal} to pid ${e.pid}${dry}, memory_usage=${
-          Number(e.memory_usage ?? e.memory_current).toFixed(1)
-        }`,
-      );
+      const figures = Object.entries(e).filter(([k]) => !EVENT_FIELDS.has(k))
+        .map(([k, v]) => `${k}=${v}`).join(" ");
+      console.log(`  [oomhero] ${e.severity}: ${e.signal} to pid ${e.pid}${dry}, ${figures}`);
     } else if (e.level !== "info" && e.level !== "debug") console.log(`  [oomhero] ${line}`);
   } catch {
     console.log(`  [oomhero] ${line}`);
   }
+}
+
+/** How oomhero is run, as the banner shows it. */
+function oomheroLine(warning: string, critical: string, rest: string): string {
+  return `oomhero: --warning "${warning}" --critical "${critical}" ${rest}`;
 }
 
 function describe(r: ScenarioResult, limitBytes: number): string {
@@ -49,9 +58,17 @@ function describe(r: ScenarioResult, limitBytes: number): string {
       `${signals}, ${peak}, OOM kills ${r.oomKills}`;
 }
 
-async function inCgroup(title: string, oomheroArgs?: string[]): Promise<ScenarioResult | string> {
-  const cgroup = MemoryCgroup.create(`oomhero-demo-${Deno.pid}`, LIMIT_MIB * MIB);
-  if (typeof cgroup === "string") return cgroup;
+/** A memory cgroup for one run, or why there is none. */
+function demoCgroup(): MemoryCgroup | string {
+  return MemoryCgroup.create(`oomhero-demo-${Deno.pid}`, LIMIT_MIB * MIB);
+}
+
+/** Runs the app in `cgroup` (removed after), with oomhero when `oomheroArgs` are given. */
+async function inCgroup(
+  cgroup: MemoryCgroup,
+  title: string,
+  oomheroArgs?: string[],
+): Promise<ScenarioResult> {
   console.log(`\n== ${title} ==`);
   try {
     const result = await runScenario(cgroup, {
@@ -67,12 +84,20 @@ async function inCgroup(title: string, oomheroArgs?: string[]): Promise<Scenario
   }
 }
 
+const DRY_WARNING = "memory_working_set > 64Mi";
+const DRY_CRITICAL = "memory_working_set > 96Mi";
+
 /** Without a cgroup of our own: oomhero in dry-run against the app, in our own cgroup. */
 async function dryRun(why: string): Promise<void> {
-  console.log(`No memory cgroup for the demo (${why}): showing oomhero's evaluation in dry-run.`);
+  console.log(
+    `No memory cgroup for the demo (${why}): oomhero evaluates the app in --dry-run mode.\n` +
+      "The app grows 2 MiB every 100 ms for 8 s in the cgroup the demo was started in: no limit\n" +
+      "of the demo's, other processes in it too, so the thresholds apply to that whole cgroup.\n" +
+      oomheroLine(DRY_WARNING, DRY_CRITICAL, "--loop-interval 100ms --dry-run"),
+  );
   const [obin, ...oargs] = oomheroArgv([
-    "--warning=memory_working_set > 64Mi",
-    "--critical=memory_working_set > 96Mi",
+    `--warning=${DRY_WARNING}`,
+    `--critical=${DRY_CRITICAL}`,
     ...OOMHERO_ARGS.slice(2),
     ...APP_SIGNAL_FLAGS,
     "--dry-run",
@@ -89,19 +114,25 @@ async function dryRun(why: string): Promise<void> {
   await shown;
 }
 
-console.log(
-  `oomhero demo: an app leaks 60 MiB/s inside a ${LIMIT_MIB} MiB memory limit.\n` +
-    `It drops half its cache on SIGUSR2 and nine tenths on SIGHUP (SIGUSR1 would open Deno's inspector).\n` +
-    `oomhero: --warning "${WARNING}" --critical "${CRITICAL}" --loop-interval 100ms`,
-);
-const watched = await inCgroup("With oomhero watching", OOMHERO_ARGS);
-if (typeof watched === "string") {
-  await dryRun(watched);
+const first = demoCgroup();
+if (typeof first === "string") {
+  await dryRun(first);
 } else {
-  const alone = await inCgroup("The same app and limit, without oomhero");
+  console.log(
+    `oomhero demo: an app leaks 60 MiB/s inside a ${LIMIT_MIB} MiB memory limit.\n` +
+      `It drops half its cache on SIGUSR2 and nine tenths on SIGHUP (SIGUSR1 would open Deno's inspector).\n` +
+      oomheroLine(WARNING, CRITICAL, "--loop-interval 100ms"),
+  );
+  const watched = await inCgroup(first, "With oomhero watching", OOMHERO_ARGS);
+  const second = demoCgroup();
+  const alone = typeof second === "string"
+    ? second
+    : await inCgroup(second, "The same app and limit, without oomhero");
   const saved = typeof alone !== "string" && watched.oomKills === 0 && alone.oomKills > 0;
   console.log(
-    saved
+    typeof alone === "string"
+      ? `\nNo second memory cgroup for the contrast: ${alone}.`
+      : saved
       ? "\nWith oomhero the app survived; without it the kernel's OOM killer ended it."
       : "\nThe contrast did not show this time; see the figures above.",
   );

@@ -27,11 +27,20 @@ const IGNORED_SIGNALS: readonly Deno.Signal[] = ["SIGUSR1", "SIGUSR2", "SIGHUP"]
 
 async function runMonitor(config: MonitorConfig): Promise<number> {
   // Before anything is logged, so that a bad webhook file is the one line printed.
-  const webhook = config.webhookFile === undefined ? undefined : new WebhookNotifier(
-    await loadWebhookConfig(config.webhookFile, (name) => Deno.env.get(name)),
-    { userAgent: `oomhero/${VERSION}` },
-  );
+  const webhookConfig = config.webhookFile === undefined
+    ? undefined
+    : await loadWebhookConfig(config.webhookFile, (name) => Deno.env.get(name));
+  const webhook = webhookConfig &&
+    new WebhookNotifier(webhookConfig, { userAgent: `oomhero/${VERSION}` });
   const log = new Logger(config.logLevel, config.logFormat);
+  for (const key of webhookConfig?.unknownKeys ?? []) {
+    // Upstream ignores them: its files load, and a misspelt key still shows.
+    log.warn("unknown key in the webhook file, ignored", {
+      key,
+      file: config.webhookFile,
+      expected: key.startsWith("headers[") ? "name, value" : "url, headers",
+    });
+  }
   for (
     const [flag, signal] of [
       ["--warning-signal", config.warningSignal],
@@ -81,6 +90,7 @@ async function runMonitor(config: MonitorConfig): Promise<number> {
     [name, () => log.info("ignoring signal", { signal: name })] as const
   );
   for (const [name, listener] of onStray) Deno.addSignalListener(name, listener);
+  const signalsSent = webhook === undefined || config.signalToo;
   log.info("oomhero started", {
     version: VERSION,
     warning: config.warning.source,
@@ -90,7 +100,9 @@ async function runMonitor(config: MonitorConfig): Promise<number> {
     trend_window_ms: config.trendWindowMs,
     dry_run: config.dryRun,
     metrics_port: server?.port,
-    signals: webhook === undefined || config.signalToo,
+    // "none": the webhook replaces signals (no --signal-too).
+    warning_signal: signalsSent ? config.warningSignal : "none",
+    critical_signal: signalsSent ? config.criticalSignal : "none",
     // The origin and header names only: the path, query and values may hold tokens.
     webhook: webhook?.origin,
     webhook_headers: webhook?.headerNames.join(","),

@@ -6,6 +6,7 @@
  */
 import type { Severity } from "../evaluate/evaluate.ts";
 import { processKey, type ProcessSample } from "../collect/sample.ts";
+import { shownFirstArg } from "../base/shown_cmdline.ts";
 import { UsageError } from "../base/usage_error.ts";
 import { pressureVariable, VARIABLE_NAMES } from "../collect/variables.ts";
 import { PRESSURE_RESOURCES, PRESSURE_SEVERITIES, PRESSURE_WINDOWS } from "../kernel/pressure.ts";
@@ -28,11 +29,19 @@ const FLAG = "--http-file-path";
 /** Upstream's nested pressure figures: resource → severity → window → value. */
 export type PressureTree = Record<string, Record<string, Record<string, number>>>;
 
-/** The JSON body of one alert. */
+/** Upstream's spelling of a severity in the body: its Rust enum's variant names. */
+export type WebhookSeverity = "Warning" | "Critical";
+
+const WEBHOOK_SEVERITY: Record<Severity, WebhookSeverity> = {
+  warning: "Warning",
+  critical: "Critical",
+};
+
+/** The JSON body of one alert, as upstream oomhero sends it. */
 export interface WebhookBody {
-  /** `warning` or `critical`. */
-  severity: Severity;
-  /** The process alerted about. */
+  /** `Warning` or `Critical`. */
+  severity: WebhookSeverity;
+  /** The process alerted about; `cmdline` is its first argument only, as upstream's. */
   process: { pid: number; cmdline: string };
   /** Every expression variable by name, plus upstream's nested `pressure` object. */
   collected_data: Record<string, number | PressureTree>;
@@ -56,8 +65,8 @@ export function webhookBody(severity: Severity, sample: ProcessSample): WebhookB
   }
   collected.pressure = pressure;
   return {
-    severity,
-    process: { pid: sample.pid, cmdline: sample.cmdline },
+    severity: WEBHOOK_SEVERITY[severity],
+    process: { pid: sample.pid, cmdline: shownFirstArg(sample) },
     collected_data: collected,
   };
 }

@@ -53,6 +53,11 @@ export interface WebhookConfig {
   readonly origin: string;
   /** Extra request headers, in file order. */
   readonly headers: readonly WebhookHeader[];
+  /**
+   * Keys the file has that oomhero does not know, as paths (`header`, `headers[0].val`): ignored
+   * as upstream ignores them, and warned about so that a typo shows.
+   */
+  readonly unknownKeys: readonly string[];
 }
 
 /** Reads an environment variable; undefined when it is not set. */
@@ -128,19 +133,31 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function checkKeys(value: Record<string, unknown>, allowed: string[], where: string): void {
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) {
-      throw new WebhookConfigError(
-        `${where}unknown key ${JSON.stringify(key)}; expected ${allowed.join(" and ")}`,
-      );
-    }
-  }
+/** The keys of `value` not in `allowed`. */
+function unknownKeys(value: Record<string, unknown>, allowed: string[]): string[] {
+  return Object.keys(value).filter((k) => !allowed.includes(k));
 }
 
-function parseUrl(value: unknown, env: EnvLookup): { url: Secret; origin: string } {
+/**
+ * ` (unknown key "val")` after "has no value": a misspelt key explains a missing one better than
+ * the absence alone. "" without unknown keys.
+ */
+function unknownNote(keys: string[]): string {
+  if (keys.length === 0) return "";
+  return ` (unknown key${keys.length === 1 ? "" : "s"} ${
+    keys.map((k) => JSON.stringify(k)).join(", ")
+  })`;
+}
+
+function parseUrl(
+  value: unknown,
+  env: EnvLookup,
+  besides: string,
+): { url: Secret; origin: string } {
   if (value === undefined) {
-    throw new WebhookConfigError("has no url; expected url: https://... and optional headers");
+    throw new WebhookConfigError(
+      `has no url${besides}; expected url: https://... and optional headers`,
+    );
   }
   if (typeof value !== "string") throw new WebhookConfigError("url: must be a string");
   const text = expandEnv(value, env, "url");
@@ -157,13 +174,21 @@ function parseUrl(value: unknown, env: EnvLookup): { url: Secret; origin: string
   return { url: new Secret(url.href), origin: url.origin };
 }
 
-function parseHeader(value: unknown, index: number, env: EnvLookup): WebhookHeader {
+function parseHeader(
+  value: unknown,
+  index: number,
+  env: EnvLookup,
+  unknown: string[],
+): WebhookHeader {
   const where = `headers[${index}]`;
   if (!isRecord(value)) {
     throw new WebhookConfigError(`${where}: must be a mapping with name and value`);
   }
-  checkKeys(value, HEADER_KEYS, `${where}: `);
+  const extra = unknownKeys(value, HEADER_KEYS);
+  unknown.push(...extra.map((k) => `${where}.${k}`));
+  const besides = unknownNote(extra);
   const { name, value: raw } = value;
+  if (name === undefined) throw new WebhookConfigError(`${where}: has no name${besides}`);
   if (typeof name !== "string" || name === "") {
     throw new WebhookConfigError(`${where}.name: must be a non-empty string`);
   }
@@ -173,6 +198,7 @@ function parseHeader(value: unknown, index: number, env: EnvLookup): WebhookHead
     );
   }
   const named = `${where} (${name}).value`;
+  if (raw === undefined) throw new WebhookConfigError(`${where} (${name}): has no value${besides}`);
   if (typeof raw !== "string") {
     throw new WebhookConfigError(`${named}: must be a string; quote it`);
   }
@@ -190,7 +216,8 @@ function parseHeader(value: unknown, index: number, env: EnvLookup): WebhookHead
 /**
  * Validates a parsed file: a mapping with `url` (http or https) and an optional list of
  * `{ name, value }` headers. `${NAME}` in the url or a header value is replaced by the
- * environment variable. Unknown keys are errors, so a typo does not silently drop a header.
+ * environment variable. Unknown keys are ignored, as upstream ignores them, and listed in
+ * `unknownKeys` for the caller to warn about.
  * @throws {WebhookConfigError} naming the key at fault, never a header value or the URL.
  */
 export function webhookConfigFrom(doc: unknown, env: EnvLookup): WebhookConfig {
@@ -200,13 +227,14 @@ export function webhookConfigFrom(doc: unknown, env: EnvLookup): WebhookConfig {
   if (!isRecord(doc)) {
     throw new WebhookConfigError("must be a mapping with url and optional headers");
   }
-  checkKeys(doc, TOP_KEYS, "");
-  const { url, origin } = parseUrl(doc.url, env);
+  const unknown = unknownKeys(doc, TOP_KEYS);
+  const { url, origin } = parseUrl(doc.url, env, unknownNote(unknown));
   const headers = doc.headers ?? [];
   if (!Array.isArray(headers)) {
     throw new WebhookConfigError("headers: must be a list of {name, value}");
   }
-  return { url, origin, headers: headers.map((h, i) => parseHeader(h, i, env)) };
+  const parsed = headers.map((h, i) => parseHeader(h, i, env, unknown));
+  return { url, origin, headers: parsed, unknownKeys: unknown };
 }
 
 /**

@@ -16,6 +16,21 @@ export type LogFormat = typeof LOG_FORMATS[number];
 /** Structured fields attached to an event. */
 export type LogFields = Record<string, string | number | boolean | undefined>;
 
+/** Decimals a logged figure keeps, as upstream logs them: `memory_usage=60.68`. */
+export const LOG_DECIMALS = 2;
+
+/**
+ * Figures as a log line shows them: rounded to {@link LOG_DECIMALS} decimals (byte counts and
+ * scores are whole already), not `memory_usage=60.6781005859375`.
+ */
+export function logFigures(values: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, value] of Object.entries(values)) {
+    out[name] = Number(value.toFixed(LOG_DECIMALS));
+  }
+  return out;
+}
+
 /** Where log lines go; tests pass their own. */
 export type LogSink = (line: string) => void;
 

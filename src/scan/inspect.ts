@@ -8,6 +8,7 @@ import { Collector } from "../collect/collector.ts";
 import { formatDuration } from "../base/duration.ts";
 import { isWatched } from "./monitor.ts";
 import type { Logger } from "../base/log.ts";
+import { compactCmdline, shownCmdline } from "../base/shown_cmdline.ts";
 import type { CgroupSource, ProcessSample } from "../collect/sample.ts";
 import { NEVER_SECONDS } from "../collect/trend.ts";
 import { TrendTracker } from "../collect/trend_tracker.ts";
@@ -32,7 +33,7 @@ export interface InspectOptions {
 /** Time between the scans of a sampling inspect: up to 9 scans in the default 2 s. */
 const SAMPLE_INTERVAL_MS = 250;
 
-/** The widest command line shown in the table; JSON has it whole. */
+/** The widest command line shown in the table; JSON has it bounded as logs have it. */
 const CMDLINE_WIDTH = 40;
 
 /** What a cell of an unreadable figure shows; JSON has null. */
@@ -49,7 +50,11 @@ const fixed2 = (n: number) => n.toFixed(2);
 const COLUMNS: readonly { header: string; numeric: boolean; cell: (s: ProcessSample) => string }[] =
   [
     { header: "PID", numeric: true, cell: (s) => String(s.pid) },
-    { header: "CMDLINE", numeric: false, cell: (s) => truncate(printable(s.cmdline)) },
+    {
+      header: "CMDLINE",
+      numeric: false,
+      cell: (s) => printable(compactCmdline(s, CMDLINE_WIDTH)),
+    },
     {
       header: "MEM_CURRENT",
       numeric: true,
@@ -92,10 +97,6 @@ function printable(text: string): string {
   return text.replace(/[\x00-\x1f\x7f]/g, " ");
 }
 
-function truncate(text: string): string {
-  return text.length <= CMDLINE_WIDTH ? text : `${text.slice(0, CMDLINE_WIDTH - 1)}…`;
-}
-
 /** Bytes in IEC units with one decimal; 0 stays 0 so an absent limit reads as the variable does. */
 function bytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -129,7 +130,7 @@ function seconds(n: number): string {
 function toJson(sample: ProcessSample): Record<string, string | number | string[]> {
   const out: Record<string, string | number | string[]> = {
     pid: sample.pid,
-    cmdline: sample.cmdline,
+    cmdline: shownCmdline(sample),
     start_time: sample.startTime,
     cgroup: sample.source.path,
   };

@@ -10,7 +10,8 @@ import {
   type Severity,
   type Thresholds,
 } from "../evaluate/evaluate.ts";
-import type { Logger, LogLevel } from "../base/log.ts";
+import { logFigures, type Logger, type LogLevel } from "../base/log.ts";
+import { shownCmdline } from "../base/shown_cmdline.ts";
 import { processKey, type ProcessSample } from "../collect/sample.ts";
 import { sendSignal, type SignallerDeps } from "../act/signaller.ts";
 import type { SignalResult } from "../report/metrics.ts";
@@ -248,7 +249,10 @@ export class Monitor {
     }
   }
 
-  /** Counts and logs an alert; `signal` is the signal's name or `webhook`. */
+  /**
+   * Counts and logs an alert; `signal` is the signal's name or `webhook`. Sent alerts are logged
+   * at warn, as upstream logs them: they are what an operator looks for.
+   */
   #report(
     sample: ProcessSample,
     key: string,
@@ -261,10 +265,10 @@ export class Monitor {
     const expr = severity === "critical" ? this.#opts.critical : this.#opts.warning;
     const fields = {
       pid: sample.pid,
-      cmdline: sample.cmdline,
+      cmdline: shownCmdline(sample),
       severity,
       signal,
-      ...referencedValues(expr, sample.variables),
+      ...logFigures(referencedValues(expr, sample.variables)),
     };
     if (outcome.result === "failed") {
       this.#observer?.countError(outcome.reason);
@@ -274,7 +278,7 @@ export class Monitor {
         ...(outcome.cause === undefined ? {} : { cause: outcome.cause }),
       });
     } else {
-      this.#log.info(
+      this.#log.warn(
         outcome.result === "dry_run" ? `would send ${what} (dry run)` : `${what} sent`,
         fields,
       );

@@ -8,6 +8,7 @@ import { VARIABLE_NAMES } from "../../src/collect/variables.ts";
 import { metricValue, startOomhero } from "../support/live_oomhero.ts";
 import { startNamed, stopNamed } from "../support/named_process.ts";
 import { runOomhero } from "../support/oomhero_process.ts";
+import { testTempDir } from "../support/temp_dir.ts";
 import { refusedUrl, WebhookReceiver } from "../support/webhook_receiver.ts";
 
 const SECRET = "s3cr3t-d0-not-print";
@@ -15,17 +16,20 @@ const SECRET = "s3cr3t-d0-not-print";
 const ENV = { TOKEN: SECRET, BROKEN: `${SECRET}\r\nX-Injected: 1` };
 const OK = ["--warning=memory_usage > 75", "--critical=memory_usage > 90"];
 
+/** Every file and directory the tests make, removed when they end. */
+const TEMP = testTempDir("oomhero_webhook_");
+
 /** Writes `text` to a fresh temporary file and returns its path. */
 async function webhookFile(text: string): Promise<string> {
-  const path = await Deno.makeTempFile({ prefix: "oomhero_webhook_", suffix: ".yaml" });
+  const path = await Deno.makeTempFile({ dir: TEMP, suffix: ".yaml" });
   await Deno.writeTextFile(path, text);
   return path;
 }
 
 /** [case, file text (or a path maker), the problem expected after `"<path>": `] */
 const BAD_FILES: [string, string | (() => Promise<string>), RegExp][] = [
-  ["missing file", async () => `${await Deno.makeTempDir()}/absent.yaml`, /^no such file$/],
-  ["directory", () => Deno.makeTempDir(), /^is a directory, not a file$/],
+  ["missing file", () => Promise.resolve(`${TEMP}/absent.yaml`), /^no such file$/],
+  ["directory", () => Deno.makeTempDir({ dir: TEMP }), /^is a directory, not a file$/],
   [
     "path through a file",
     async () => `${await webhookFile("url: http://x/\n")}/x.yaml`,
@@ -130,17 +134,19 @@ async function withTarget(body: (t: Awaited<ReturnType<typeof target>>) => Promi
 Deno.test("cli POSTs the real process's figures to the webhook instead of signalling it", async () => {
   const receiver = new WebhookReceiver();
   await withTarget(async ({ child, marker }) => {
+    // A key oomhero does not know loads, as upstream's files do, with a warning naming it.
     const file = await webhookFile(
-      `url: ${receiver.url()}\nheaders:\n  - name: Authorization\n    value: Bearer \${TOKEN}\n`,
+      `url: ${receiver.url()}\ntimeout: 5s\nheaders:\n  - name: Authorization\n` +
+        "    value: Bearer ${TOKEN}\n",
     );
     const oomhero = await startOomhero(alwaysWarn(marker, file), { env: ENV });
     try {
       const [request] = await receiver.received(1);
       assert.equal(request.headers["authorization"], `Bearer ${SECRET}`);
       const body = JSON.parse(request.body);
-      assert.equal(body.severity, "warning");
-      // startNamed runs `sleep 1000` under the marker as argv[0].
-      assert.deepEqual(body.process, { pid: child.pid, cmdline: `${marker} 1000` });
+      assert.equal(body.severity, "Warning");
+      // startNamed runs `sleep 1000` under the marker as argv[0]: upstream sends argv[0] alone.
+      assert.deepEqual(body.process, { pid: child.pid, cmdline: marker });
       for (const name of VARIABLE_NAMES) {
         assert.equal(typeof body.collected_data[name], "number", name);
       }
@@ -156,8 +162,14 @@ Deno.test("cli POSTs the real process's figures to the webhook instead of signal
           undefined,
       );
       const started = oomhero.log.find((l) => l.includes("oomhero started")) ?? "";
-      assert.match(started, new RegExp(`signals=false webhook=${receiver.url("")}`));
+      assert.match(
+        started,
+        new RegExp(`warning_signal=none critical_signal=none webhook=${receiver.url("")}`),
+      );
       assert.match(started, /webhook_headers=Authorization/);
+      const unknown = oomhero.log.filter((l) => l.includes("unknown key"));
+      assert.equal(unknown.length, 1, oomhero.describe());
+      assert.match(unknown[0], / WARN .*unknown key in the webhook file, ignored key=timeout /);
     } finally {
       assert.equal((await oomhero.stop()).code, 0);
     }

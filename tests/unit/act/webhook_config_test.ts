@@ -63,6 +63,20 @@ Deno.test("webhook config: JSON, tab-indented as editors write it", () => {
   });
 });
 
+Deno.test("webhook config: unknown keys are ignored, as upstream ignores them, and listed", () => {
+  const config = parse(`
+url: https://hooks.example.com/alerts
+method: POST
+header:
+  - {name: X-Typo, value: a}
+headers:
+  - {name: Authorization, value: Bearer t, comment: ops token}
+`);
+  assert.deepEqual(plain(config).headers, [["Authorization", "Bearer t"]]);
+  assert.deepEqual(config.unknownKeys, ["method", "header", "headers[0].comment"]);
+  assert.deepEqual(parse("url: http://alerts.local/").unknownKeys, []);
+});
+
 Deno.test("webhook config: headers are optional", () => {
   assert.deepEqual(plain(parse("url: http://alerts.local/")).headers, []);
 });
@@ -104,17 +118,26 @@ const BAD: [string, string, RegExp][] = [
   ["relative url", "url: hooks.example.com/alerts\n", /^url: not an absolute URL/],
   ["ftp url", "url: ftp://files.example.com/\n", /^url: scheme ftp: is not http: or https:$/],
   ["file url", "url: file:///etc/passwd\n", /^url: scheme file: is not http: or https:$/],
-  ["unknown key", "url: http://x/\nheader:\n  - {name: a, value: b}\n", /^unknown key "header"/],
+  [
+    "a misspelt url",
+    "URL: http://x/\n",
+    /^has no url \(unknown key "URL"\); expected url: https:\/\/\.\.\./,
+  ],
   ["headers not a list", "url: http://x/\nheaders: {name: a}\n", /^headers: must be a list/],
   ["header not a mapping", "url: http://x/\nheaders: [a]\n", /^headers\[0\]: must be a mapping/],
   [
-    "header unknown key",
-    "url: http://x/\nheaders:\n  - {name: a, val: b}\n",
-    /^headers\[0\]: unknown key "val"; expected name and value$/,
+    "header with a misspelt value",
+    `url: http://x/\nheaders:\n  - {name: a, val: "${SECRET}"}\n`,
+    /^headers\[0\] \(a\): has no value \(unknown key "val"\)$/,
   ],
   [
     "header without name",
     "url: http://x/\nheaders:\n  - {value: b}\n",
+    /^headers\[0\]: has no name$/,
+  ],
+  [
+    "header with an empty name",
+    "url: http://x/\nheaders:\n  - {name: '', value: b}\n",
     /^headers\[0\]\.name: must be a non-empty string$/,
   ],
   [

@@ -68,11 +68,30 @@ Deno.test("webhook POSTs upstream's body with every variable, and the configured
       ((pressure[m[1]] ??= {})[m[2]] ??= {})[m[3]] = value;
     }
     assert.equal(Object.keys(pressure).length, 3);
+    // Upstream's spelling: its Rust enum's variant, and the first argument only.
     assert.deepEqual(JSON.parse(request.body), {
-      severity: "critical",
-      process: { pid: 4321, cmdline: "java -Xmx1g -jar app.jar" },
+      severity: "Critical",
+      process: { pid: 4321, cmdline: "java" },
       collected_data: { ...values, pressure },
     });
+  } finally {
+    await receiver.close();
+  }
+});
+
+Deno.test("webhook: severity is Warning for a warning; a long first argument is bounded", async () => {
+  const receiver = new WebhookReceiver();
+  try {
+    // setproctitle: the whole title, secret included, in the first argument.
+    const title = `worker: ${"x".repeat(2000)} DB_PASSWORD=${SECRET}`;
+    const sample = { ...fakeSample(10, {}), cmdline: title, firstArg: title };
+    assert.deepEqual(await deliver(notifier(receiver.url()), sample), { ok: true });
+    const [request] = await receiver.received(1);
+    const body = JSON.parse(request.body);
+    assert.equal(body.severity, "Warning");
+    assert.ok(!request.body.includes(SECRET));
+    assert.match(body.process.cmdline, /^worker: x+…\(\+\d+ chars\)$/);
+    assert.ok(body.process.cmdline.length < 300, body.process.cmdline);
   } finally {
     await receiver.close();
   }
@@ -187,7 +206,10 @@ Deno.test("monitor with a webhook POSTs instead of signalling, without waiting f
     assert.deepEqual(h.sent, []);
     assert.deepEqual(h.counted, ["warning webhook sent"]);
     const line = h.logs.find((l) => l.includes("webhook sent"));
-    assert.match(line ?? "", /pid=10 cmdline="java -jar app.jar" severity=warning signal=webhook/);
+    assert.match(
+      line ?? "",
+      / WARN .*pid=10 cmdline="java -jar app.jar" severity=warning signal=webhook/,
+    );
     assert.match(line ?? "", /memory_usage=80/);
     // Sent: the next alert waits for the cooldown.
     h.clock.now = 29_999;
@@ -249,7 +271,7 @@ Deno.test("monitor starts no second POST for a pair in flight, but does for a ne
     monitor.scanOnce();
     assert.equal(webhook.inFlight, 2);
     const requests = await receiver.received(2);
-    assert.deepEqual(requests.map((r) => JSON.parse(r.body).severity), ["warning", "critical"]);
+    assert.deepEqual(requests.map((r) => JSON.parse(r.body).severity), ["Warning", "Critical"]);
     receiver.release();
     await webhook.settled();
   } finally {

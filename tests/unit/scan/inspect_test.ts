@@ -68,7 +68,8 @@ Deno.test("inspect --format table: aligned rows, then where each cgroup's number
   const expected = [
     "PID  CMDLINE            MEM_CURRENT  MEM_MAX  MEM_USAGE  WS_USAGE  MEM_GROWTH  TO_LIMIT  " +
     "OOM_SCORE  OOM_ADJ  MEM_PSI_SOME10  MEM_PSI_FULL10",
-    "  1  /sbin/init              2.0GiB       0B       0.0%      0.0%        0B/s         -  " +
+    // The program's base name: the directory is what tells processes apart least.
+    "  1  init                    2.0GiB       0B       0.0%      0.0%        0B/s         -  " +
     "        0        0            0.10            0.01",
     " 60  python3 worker.py     256.0MiB   1.0GiB      25.0%     18.8%        0B/s         -  " +
     "      700      200            8.00            4.00",
@@ -104,10 +105,10 @@ Deno.test("inspect --format table groups the processes of one cgroup", async () 
   assert.match(long, /\(v2, container view\): pid 20\n/);
 });
 
-Deno.test("inspect --format table truncates long command lines and blanks control characters", async () => {
+Deno.test("inspect --format table shows the base name and arguments, cut, control characters blanked", async () => {
   const table = await inspect(options("v2-host", { format: "table", pids: [103] }), QUIET);
   assert.ok(
-    table.split("\n")[1].startsWith("103  /opt/nostat/bin/nostat --motd=a b --con…  "),
+    table.split("\n")[1].startsWith("103  nostat --motd=a b --config=/etc/nostat/…  "),
     table,
   );
   const json = JSON.parse(await inspect(options("v2-host", { pids: [103] }), QUIET));
@@ -115,6 +116,25 @@ Deno.test("inspect --format table truncates long command lines and blanks contro
     json[0].cmdline,
     "/opt/nostat/bin/nostat --motd=a\nb --config=/etc/nostat/conf.d/main.yaml",
   );
+});
+
+Deno.test("inspect --format json bounds a long command line as logs do", async () => {
+  const { procfs, cgroupfs, dir } = copyFixture("v2-host");
+  try {
+    const secret = "hunter2-do-not-leak";
+    const blob = JSON.stringify({ PAD: "x".repeat(2000), DB_PASSWORD: secret });
+    const args = ["/opt/nostat/bin/nostat", "--env", blob];
+    await Deno.writeTextFile(`${procfs}/103/cmdline`, args.join("\0") + "\0");
+    const json = JSON.parse(
+      await inspect({ ...options("v2-host"), procfs, cgroupfs, pids: [103] }, QUIET),
+    );
+    const cmdline: string = json[0].cmdline;
+    assert.ok(!cmdline.includes(secret), cmdline);
+    assert.match(cmdline, /^\/opt\/nostat\/bin\/nostat --env \{"PAD":"x+…\(\+\d+ chars\)$/);
+    assert.ok(cmdline.length < 400, String(cmdline.length));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("inspect with nothing to show", async () => {

@@ -28,8 +28,53 @@ Deno.test("monitor logs each signal with the values its expression references", 
   h.monitor.scanOnce();
   const line = h.logs.find((l) => l.includes("signal sent"));
   assert.ok(line);
-  assert.match(line, /pid=10 cmdline="java -jar app.jar" severity=critical signal=SIGUSR2/);
-  assert.match(line, /memory_usage=95/);
+  // At warn, as upstream logs a sent signal.
+  assert.match(line, / WARN {2}signal sent pid=10 cmdline="java -jar app.jar" severity=critical /);
+  assert.match(line, /signal=SIGUSR2 memory_usage=95$/);
+});
+
+Deno.test("monitor logs figures rounded to 2 decimals", () => {
+  const h = harness({
+    warning: compileExpression(
+      "memory_usage > 50 || memory_pressure_full_avg10 > 90 || memory_current > 1e9",
+      VARIABLE_NAMES,
+    ),
+  });
+  h.samples = [
+    sample(10, {
+      memory_usage: 60.6781005859375,
+      memory_pressure_full_avg10: 0.004,
+      memory_current: 123456789,
+    }),
+  ];
+  h.monitor.scanOnce();
+  const line = h.logs.find((l) => l.includes("signal sent")) ?? "";
+  for (
+    const field of [
+      "memory_usage=60.68",
+      "memory_pressure_full_avg10=0",
+      "memory_current=123456789",
+    ]
+  ) {
+    assert.ok(` ${line} `.includes(` ${field} `), `${field} in ${line}`);
+  }
+});
+
+Deno.test("monitor logs a bounded command line: a 2 KB one does not leak whole", () => {
+  const h = harness();
+  const secret = "hunter2-do-not-leak";
+  const cmdline = `/usr/bin/python3 worker.py --env ${
+    JSON.stringify({ PAD: "x".repeat(2000), DB_PASSWORD: secret })
+  }`;
+  h.samples = [sample(10, { memory_usage: 95 }, cmdline)];
+  h.monitor.scanOnce();
+  const line = h.logs.find((l) => l.includes("signal sent")) ?? "";
+  assert.ok(!line.includes(secret), line);
+  assert.match(
+    line,
+    /cmdline="\/usr\/bin\/python3 worker.py --env \{\\"PAD\\":\\"x+…\(\+\d+ chars\)"/,
+  );
+  assert.ok(line.length < 400, String(line.length));
 });
 
 Deno.test("monitor holds a repeated severity for the cooldown, then sends again", () => {
@@ -118,7 +163,10 @@ Deno.test("monitor in dry-run sends nothing but counts and logs what it would se
   h.monitor.scanOnce();
   assert.deepEqual(h.sent, []);
   assert.deepEqual(h.counted, ["critical SIGUSR2 dry_run"]);
-  assert.ok(h.logs.some((l) => l.includes("would send signal (dry run)")));
+  assert.ok(
+    h.logs.some((l) => / WARN {2}would send signal \(dry run\)/.test(l)),
+    h.logs.join("\n"),
+  );
 });
 
 Deno.test("monitor forgets exited processes, so a new process with the same pid starts afresh", () => {
