@@ -6,7 +6,7 @@
  */
 import { processKey, type ProcessSample } from "../collect/sample.ts";
 import type { SignalMasks } from "../kernel/procfs.ts";
-import { needsHandler, type SignalHandling, signalHandling } from "./signals.ts";
+import { defaultAction, needsHandler, type SignalHandling, signalHandling } from "./signals.ts";
 
 /**
  * Why a signal was withheld, the `reason` label of `oomhero_signals_withheld_total`: how the
@@ -113,4 +113,36 @@ function withholding(
   }
   const handling = signalHandling(masks, signal);
   return handling === "caught" ? undefined : { result: "withheld", reason: handling };
+}
+
+/** The log line of a withheld signal: what happened, and why nothing was sent. */
+export function withheldNotice(
+  signal: Deno.Signal,
+  reason: WithheldReason,
+): { msg: string; why: string } {
+  const effect = defaultAction(signal) === "stop" ? "stop (freeze)" : "end";
+  switch (reason) {
+    case "not_handled":
+      return {
+        msg: `does not handle ${signal}; not sent`,
+        why: `its default action would ${effect} the process; give it a handler, or pass ` +
+          "--signal-unhandled to send anyway",
+      };
+    case "ignored":
+      return {
+        msg: `ignores ${signal}; not sent`,
+        why: "the process set it to SIG_IGN, so the kernel would discard it",
+      };
+    case "blocked":
+      return {
+        msg: `blocks ${signal} without a handler; not sent`,
+        why: `once unblocked its default action would ${effect} the process; a program that ` +
+          "reads it with signalfd or sigwait needs --signal-unhandled",
+      };
+    case "unreadable":
+      return {
+        msg: `cannot tell whether it handles ${signal}; not sent`,
+        why: `sending blind could ${effect} the process`,
+      };
+  }
 }

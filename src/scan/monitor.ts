@@ -13,8 +13,12 @@ import {
 import type { Logger, LogLevel } from "../base/log.ts";
 import { processKey, type ProcessSample } from "../collect/sample.ts";
 import type { SignalMasks } from "../kernel/procfs.ts";
-import { sendSignal, type SignallerDeps, type WithheldReason } from "../act/signaller.ts";
-import { defaultAction } from "../act/signals.ts";
+import {
+  sendSignal,
+  type SignallerDeps,
+  withheldNotice,
+  type WithheldReason,
+} from "../act/signaller.ts";
 import type { SignalResult } from "../report/metrics.ts";
 import { WEBHOOK_SIGNAL, type WebhookNotifier } from "../act/webhook.ts";
 import { DEFAULT_TREND_WINDOW_MS } from "../collect/trend.ts";
@@ -341,28 +345,7 @@ export class Monitor {
     cause: string | undefined,
   ): void {
     this.#observer?.countWithheld(severity, signal, reason);
-    const effect = defaultAction(signal) === "stop" ? "stop (freeze)" : "end";
-    const messages: Record<WithheldReason, [string, string]> = {
-      not_handled: [
-        `does not handle ${signal}; not sent`,
-        `its default action would ${effect} the process; give it a handler, or pass ` +
-        "--signal-unhandled to send anyway",
-      ],
-      ignored: [
-        `ignores ${signal}; not sent`,
-        "the process set it to SIG_IGN, so the kernel would discard it",
-      ],
-      blocked: [
-        `blocks ${signal} without a handler; not sent`,
-        `once unblocked its default action would ${effect} the process; a program that reads ` +
-        "it with signalfd or sigwait needs --signal-unhandled",
-      ],
-      unreadable: [
-        `cannot tell whether it handles ${signal}; not sent`,
-        `sending blind could ${effect} the process`,
-      ],
-    };
-    const [msg, why] = messages[reason];
+    const { msg, why } = withheldNotice(signal, reason);
     this.#log.log(this.#levelOnce(key, `withheld_${signal}_${reason}`), msg, {
       pid: sample.pid,
       cmdline: sample.cmdline,

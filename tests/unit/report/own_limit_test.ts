@@ -1,6 +1,7 @@
 /**
- * oomhero's own memory limit, read from its own cgroup at startup (fixtures of both cgroup versions),
- * warned about below what it was measured to need. tests/kernel/own_limit_test.ts runs it for real.
+ * oomhero's own memory limit, read from its own cgroup at startup (fixtures of both cgroup
+ * versions), warned about below what it was measured to need. tests/kernel/own_limit_test.ts runs
+ * it for real.
  */
 import assert from "node:assert/strict";
 import { Collector } from "../../../src/collect/collector.ts";
