@@ -73,7 +73,7 @@ async function stopSubject(subject: Subject): Promise<void> {
   await subject.drained;
 }
 
-Deno.test("SIGUSR1 reaches a handler, is withheld without one, then reaches a late one", async () => {
+Deno.test("SIGUSR1: sent to a handler, withheld without one, sent to a late one", async () => {
   const { tag, include } = tagged();
   const subjects = await Promise.all(
     ["handler", "none", "ignore", "later"].map((mode) => startSubject(mode, tag)),
