@@ -10,6 +10,7 @@ import { processKey } from "./collect/sample.ts";
 import { Logger } from "./base/log.ts";
 import type { Metrics } from "./report/metrics.ts";
 import { Monitor } from "./scan/monitor.ts";
+import { checkOwnLimit } from "./report/own_limit.ts";
 import { type MetricsServer, startMetricsServer } from "./report/server.ts";
 import { UNCATCHABLE_SIGNALS } from "./act/signals.ts";
 import { UsageError } from "./base/usage_error.ts";
@@ -53,6 +54,11 @@ async function runMonitor(config: MonitorConfig): Promise<number> {
       );
     }
   }
+  if (config.sendUnhandled) {
+    log.warn("--signal-unhandled: signals go even to processes that do not handle them", {
+      effect: "a process without a handler for a signal is ended by it",
+    });
+  }
   const collector = new Collector({ procfs: config.procfs, cgroupfs: config.cgroupfs, log });
   // prom-client, a CommonJS package, brings Deno's Node compatibility layer with it (9 MiB of RSS
   // at 10 processes, BENCHMARKS.md): loaded only when metrics are served.
@@ -62,6 +68,7 @@ async function runMonitor(config: MonitorConfig): Promise<number> {
       version: VERSION,
       cmdlineLabel: config.cmdlineLabel,
     });
+  metrics?.setMemoryLimit(checkOwnLimit(collector.collect(Deno.pid), log));
   const ancestors = new Set(collector.ancestors().map((a) => processKey(a.pid, a.startTime)));
   const monitor = new Monitor(config, {
     source: collector,
@@ -75,6 +82,7 @@ async function runMonitor(config: MonitorConfig): Promise<number> {
   if (config.metricsAddress && metrics) {
     server = await startMetricsServer(config.metricsAddress, metrics, {
       lastScanEndMs: () => monitor.lastScanEnd(),
+      notReadyReason: () => monitor.notReadyReason(),
       loopIntervalMs: config.loopIntervalMs,
     }, log);
   }

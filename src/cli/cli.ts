@@ -67,6 +67,10 @@ export interface InspectConfig extends FsRoots, LogOptions {
   include: RegExp[];
   /** How long to scan to measure the trend variables; 0 for a single scan. */
   sampleMs: number;
+  /** The monitor's warning signal, whose handling is shown. */
+  warningSignal: Deno.Signal;
+  /** The monitor's critical signal, whose handling is shown. */
+  criticalSignal: Deno.Signal;
 }
 
 /** What the command line asks for. */
@@ -209,7 +213,7 @@ function webhookFlags(
     throw new UsageError("--http-file-path", "is empty; give a YAML or JSON file");
   }
   // parseFlags has rejected flags given as values, so a match here is the flag itself.
-  const signalFlag = ["--warning-signal", "--critical-signal"].find((flag) =>
+  const signalFlag = ["--warning-signal", "--critical-signal", "--signal-unhandled"].find((flag) =>
     args.some((arg) => arg.split("=")[0] === flag)
   );
   if (signalFlag && !signalToo) {
@@ -219,6 +223,17 @@ function webhookFlags(
     );
   }
   return { webhookFile: file, signalToo };
+}
+
+/** `--warning-signal` and `--critical-signal`, of the monitor and of `inspect`. */
+function signalFlags(v: Values): Pick<MonitorConfig, "warningSignal" | "criticalSignal"> {
+  return {
+    warningSignal: withFlag("--warning-signal", () => parseSignal(v["warning-signal"] as string)),
+    criticalSignal: withFlag(
+      "--critical-signal",
+      () => parseSignal(v["critical-signal"] as string),
+    ),
+  };
 }
 
 function monitorCommand(args: string[]): Command {
@@ -237,14 +252,11 @@ function monitorCommand(args: string[]): Command {
       "--cooldown-interval",
       () => parseDuration(v["cooldown-interval"] as string),
     ),
-    warningSignal: withFlag("--warning-signal", () => parseSignal(v["warning-signal"] as string)),
-    criticalSignal: withFlag(
-      "--critical-signal",
-      () => parseSignal(v["critical-signal"] as string),
-    ),
+    ...signalFlags(v),
     include: regexes("--include", v.include as string[] | undefined),
     exclude: regexes("--exclude", v.exclude as string[] | undefined),
     dryRun: v["dry-run"] === true,
+    sendUnhandled: v["signal-unhandled"] === true,
     metricsAddress: parseMetricsAddress(v["metrics-address"] as string),
     cmdlineLabel: oneOf("--cmdline-label", v["cmdline-label"] as string, [
       "first-arg",
@@ -275,6 +287,7 @@ function inspectCommand(args: string[]): Command {
       pids,
       include: regexes("--include", v.include as string[] | undefined),
       sampleMs: sampleDuration(v.sample as string),
+      ...signalFlags(v),
     },
   };
 }

@@ -88,6 +88,10 @@ export const MONITOR_FLAGS: Readonly<Record<string, FlagSpec>> = {
     help: "POST alerts to the webhook this YAML/JSON file describes, instead of signals",
   },
   "signal-too": { type: "boolean", help: "with --http-file-path, send the signals as well" },
+  "signal-unhandled": {
+    type: "boolean",
+    help: "send signals even to processes that do not catch them (may kill them)",
+  },
   "include": {
     type: "string",
     value: "REGEX",
@@ -120,6 +124,18 @@ export const MONITOR_FLAGS: Readonly<Record<string, FlagSpec>> = {
 /** The flags of `oomhero inspect`. */
 export const INSPECT_FLAGS: Readonly<Record<string, FlagSpec>> = {
   "format": { type: "string", value: "FORMAT", default: "table", help: "table|json" },
+  "warning-signal": {
+    type: "string",
+    value: "SIGNAL",
+    default: "SIGUSR1",
+    help: "the monitor's warning signal, to show its handling",
+  },
+  "critical-signal": {
+    type: "string",
+    value: "SIGNAL",
+    default: "SIGUSR2",
+    help: "the monitor's critical signal, to show its handling",
+  },
   "pid": { type: "string", value: "PID", multiple: true, help: "only this pid (repeatable)" },
   "sample": {
     type: "string",

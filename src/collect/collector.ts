@@ -42,9 +42,11 @@ import {
   parseCmdline,
   parseOomScore,
   parseProcCgroup,
+  parseSignalMasks,
   parseStatPpid,
   parseStatStartTime,
   type ProcCgroup,
+  type SignalMasks,
 } from "../kernel/procfs.ts";
 import type { CgroupSource, MemoryMaxScope, ProcessSample } from "./sample.ts";
 import { NO_TREND } from "./trend.ts";
@@ -372,7 +374,7 @@ export class Collector {
    * reason. A process `watched` rejects costs two reads (stat and cmdline) and is never warned
    * about: with `--include java` on a node, the other processes are none of oomhero's business.
    */
-  scan(watched: (cmdline: string) => boolean = watchAll): ProcessSample[] {
+  scan(watched: (cmdline: string, pid: number) => boolean = watchAll): ProcessSample[] {
     this.#redetectIfSuspect();
     const cache = new ScanCache();
     const live = new Map<number, number | undefined>();
@@ -402,6 +404,20 @@ export class Collector {
       return parseStatStartTime(readKernelFile(`${this.#procfs}/${pid}/stat`));
     } catch {
       return undefined;
+    }
+  }
+
+  /**
+   * The signal masks of `pid` now, from `/proc/<pid>/status`: read only before a signal is sent
+   * and by `inspect`, never by a scan.
+   * @throws {Error} naming the file and what is wrong with it.
+   */
+  readSignalMasks(pid: number): SignalMasks {
+    const path = `${this.#procfs}/${pid}/status`;
+    try {
+      return parseSignalMasks(readKernelFile(path));
+    } catch (err) {
+      throw new Error(describe(path, err));
     }
   }
 
@@ -460,7 +476,7 @@ export class Collector {
     pid: number,
     cache: ScanCache,
     live: Map<number, number | undefined>,
-    watched: (cmdline: string) => boolean,
+    watched: (cmdline: string, pid: number) => boolean,
   ): ProcessSample | undefined {
     const statPath = `${this.#procfs}/${pid}/stat`;
     let stat: string;
@@ -523,7 +539,7 @@ export class Collector {
     startTime: number,
     cache: ScanCache,
     problems: string[],
-    watched: (cmdline: string) => boolean,
+    watched: (cmdline: string, pid: number) => boolean,
   ): ProcessSample | undefined {
     const dir = `${this.#procfs}/${pid}`;
     let raw: string;
@@ -536,7 +552,7 @@ export class Collector {
     // Kernel threads (and zombies) have no command line and no memory of their own.
     if (raw === "") return undefined;
     const { cmdline, firstArg } = parseCmdline(raw);
-    if (!watched(cmdline)) return undefined;
+    if (!watched(cmdline, pid)) return undefined;
     const cgroups = readParsed(`${dir}/cgroup`, parseProcCgroup, problems);
     if (cgroups === undefined) return undefined;
     const oomScore = readParsed(`${dir}/oom_score`, parseOomScore, problems) ?? NaN;

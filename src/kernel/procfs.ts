@@ -1,7 +1,7 @@
 /**
  * Parsers for the per-process files of procfs: `/proc/<pid>/stat`, `cmdline`, `oom_score`,
- * `oom_score_adj` and `cgroup`. Each takes the file's text and returns a typed value; reading is
- * the collector's job.
+ * `oom_score_adj`, `cgroup` and the signal masks of `status`. Each takes the file's text and
+ * returns a typed value; reading is the collector's job.
  * @module
  */
 import { finiteNumber, quote } from "./kernel_text.ts";
@@ -94,4 +94,51 @@ export function parseProcCgroup(text: string): ProcCgroup {
     else if (controllers.split(",").includes("memory")) out.memory = path;
   }
   return out;
+}
+
+/** The signal masks of `/proc/<pid>/status`: bit n − 1 set for signal n. */
+export interface SignalMasks {
+  /** `SigBlk`: blocked by the main thread (the one `/proc/<pid>/status` describes). */
+  blocked: bigint;
+  /** `SigIgn`: set to SIG_IGN, process-wide. */
+  ignored: bigint;
+  /** `SigCgt`: caught by a handler, process-wide. */
+  caught: bigint;
+}
+
+/** The `status` keys of {@link SignalMasks}. */
+const MASK_KEYS = { SigBlk: "blocked", SigIgn: "ignored", SigCgt: "caught" } as const;
+
+/**
+ * Parses the signal masks of `/proc/<pid>/status`, lines of `Key:\tvalue` among which (proc(5)):
+ *
+ * ```
+ * SigQ:	1/96362
+ * SigPnd:	0000000000000000
+ * ShdPnd:	0000000000000000
+ * SigBlk:	0000000000000000
+ * SigIgn:	0000000001001800
+ * SigCgt:	0000000000000202
+ * ```
+ *
+ * each a mask in hexadecimal, 16 digits for 64 signals. Here the process ignores SIGUSR2 (bit 11),
+ * SIGPIPE and SIGXFSZ and catches SIGINT (bit 1) and SIGUSR1 (bit 9): a Python program with a
+ * SIGUSR1 handler.
+ * @throws {Error} naming the key that is missing or not a mask.
+ */
+export function parseSignalMasks(status: string): SignalMasks {
+  const found: Partial<Record<keyof typeof MASK_KEYS, bigint>> = {};
+  for (const line of status.split("\n")) {
+    const colon = line.indexOf(":");
+    const key = line.slice(0, colon);
+    if (!(key in MASK_KEYS)) continue;
+    const value = line.slice(colon + 1).trim();
+    if (!/^[0-9a-f]{1,16}$/i.test(value)) throw new Error(`${key} is ${quote(value)}, not a mask`);
+    found[key as keyof typeof MASK_KEYS] = BigInt(`0x${value}`);
+  }
+  const missing = Object.keys(MASK_KEYS).find((k) =>
+    found[k as keyof typeof MASK_KEYS] === undefined
+  );
+  if (missing !== undefined) throw new Error(`no ${missing} line`);
+  return { blocked: found.SigBlk!, ignored: found.SigIgn!, caught: found.SigCgt! };
 }

@@ -146,6 +146,9 @@ export class Metrics {
   readonly #scanDuration: Histogram;
   readonly #processes: Gauge;
   readonly #errors: Counter<"reason">;
+  readonly #withheld: Counter<"severity" | "signal" | "reason">;
+  /** Registered once set: prom-client shows an unset gauge without labels as 0. */
+  #memoryLimit: Gauge | undefined;
 
   constructor(options: MetricsOptions) {
     this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
@@ -256,6 +259,13 @@ export class Metrics {
       labelNames: ["reason"] as const,
       registers,
     });
+    this.#withheld = new Counter({
+      name: "oomhero_signals_withheld_total",
+      help: "Signals not sent because the process does not catch them and their default action " +
+        "would end it; reason: not_handled, ignored, blocked or unreadable (its status file).",
+      labelNames: ["severity", "signal", "reason"] as const,
+      registers,
+    });
     new Gauge({
       name: "oomhero_build_info",
       help: "Always 1; the labels tell the oomhero and Deno versions.",
@@ -295,6 +305,23 @@ export class Metrics {
   /** Counts a signal sent, failed or skipped by a dry run. */
   countSignal(severity: "warning" | "critical", signal: string, result: SignalResult): void {
     this.#signals.inc({ severity, signal, result });
+  }
+
+  /** Counts a signal withheld from a process that does not handle it. */
+  countWithheld(severity: "warning" | "critical", signal: string, reason: string): void {
+    this.#withheld.inc({ severity, signal, reason });
+  }
+
+  /** Sets oomhero's own memory limit: bytes, 0 for none; NaN (unreadable) leaves it absent. */
+  setMemoryLimit(bytes: number): void {
+    if (Number.isNaN(bytes)) return;
+    this.#memoryLimit ??= new Gauge({
+      name: "oomhero_memory_limit_bytes",
+      help: "The memory limit oomhero itself runs under, from its own cgroup (0 when unlimited; " +
+        "absent when unreadable).",
+      registers: [this.registry],
+    });
+    this.#memoryLimit.set(bytes);
   }
 
   /** Counts an error, e.g. `scan` or `signal`. */

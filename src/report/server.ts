@@ -21,6 +21,8 @@ export interface HealthSource {
   lastScanEndMs(): number | undefined;
   /** The scan loop's interval in milliseconds. */
   loopIntervalMs: number;
+  /** Why oomhero is not ready although scans finish (nothing to watch), if it is not. */
+  notReadyReason?(): string | undefined;
   /**
    * The clock `lastScanEndMs` reads, in milliseconds; default `performance.now()`, the monotonic
    * clock the monitor stamps scans with.
@@ -104,7 +106,8 @@ interface Reply {
  * `/healthz` answers 200 "ok" while the last scan finished within max(3 × loop interval, 5 s),
  * and 503 with the reason once it did not. Before the first scan it answers 200 for that same
  * span from the server's start, so that a slow first scan does not get the pod restarted, then
- * 503. `/readyz` answers 200 once a scan finished, 503 before.
+ * 503. `/readyz` answers 200 once a scan finished and `notReadyReason` gives none, 503 with the
+ * reason otherwise.
  *
  * Other paths get 404; methods other than GET and HEAD 405. URLs over 8 KiB get 414 and headers
  * over 16 KiB 431, a request head over 64 KiB 400; a request not answered within the response
@@ -142,8 +145,11 @@ export async function startMetricsServer(
         : `last scan finished ${seconds(ago)}s ago (limit ${seconds(limitMs)}s)`,
     );
   };
-  const readyz = (): Reply =>
-    health.lastScanEndMs() === undefined ? text(503, "no scan finished yet") : text(200, "ready");
+  const readyz = (): Reply => {
+    if (health.lastScanEndMs() === undefined) return text(503, "no scan finished yet");
+    const reason = health.notReadyReason?.();
+    return reason === undefined ? text(200, "ready") : text(503, reason);
+  };
   const serveMetrics = async (request: RequestHead): Promise<Reply> => {
     const { contentType, body } = await metrics.render(request.accept);
     return { status: 200, headers: { "content-type": contentType }, body };

@@ -10,6 +10,7 @@ import { isWatched } from "./monitor.ts";
 import type { Logger } from "../base/log.ts";
 import { compactCmdline, shownCmdline } from "../base/shown_cmdline.ts";
 import type { CgroupSource, ProcessSample } from "../collect/sample.ts";
+import { type SignalHandling, signalHandling } from "../act/signals.ts";
 import { NEVER_SECONDS } from "../collect/trend.ts";
 import { TrendTracker } from "../collect/trend_tracker.ts";
 import { VARIABLE_NAMES } from "../collect/variables.ts";
@@ -28,6 +29,19 @@ export interface InspectOptions {
   include: RegExp[];
   /** How long to scan before printing, to measure the trend variables; 0 for a single scan. */
   sampleMs: number;
+  /** The monitor's warning signal, whose handling by each process is shown; SIGUSR1 by default. */
+  warningSignal?: Deno.Signal;
+  /** The monitor's critical signal, likewise; SIGUSR2 by default. */
+  criticalSignal?: Deno.Signal;
+}
+
+/** How one process handles each configured signal, by name; `unreadable` for an unread status. */
+type Handling = Record<string, SignalHandling | typeof UNREADABLE>;
+
+/** One row: a sample and its handling of the configured signals. */
+interface Row {
+  sample: ProcessSample;
+  signals: Handling;
 }
 
 /** Time between the scans of a sampling inspect: up to 9 scans in the default 2 s. */
@@ -127,8 +141,10 @@ function seconds(n: number): string {
  * One sample as a JSON object: the identity keys (with `pod_uid` and `container_id` for a
  * Kubernetes container seen from the host), then every expression variable.
  */
-function toJson(sample: ProcessSample): Record<string, string | number | string[]> {
-  const out: Record<string, string | number | string[]> = {
+function toJson(
+  { sample, signals }: Row,
+): Record<string, string | number | string[] | Handling> {
+  const out: Record<string, string | number | string[] | Handling> = {
     pid: sample.pid,
     cmdline: shownCmdline(sample),
     start_time: sample.startTime,
@@ -139,6 +155,7 @@ function toJson(sample: ProcessSample): Record<string, string | number | string[
   out.memory_max_scope = sample.source.memoryMaxScope;
   // An unreadable figure is NaN, which JSON writes as null; `unreadable` says why.
   for (const name of VARIABLE_NAMES) out[name] = sample.variables[name];
+  out.signals = signals;
   if (sample.unreadable !== undefined) out.unreadable = sample.unreadable;
   return out;
 }
@@ -188,15 +205,31 @@ function trendNote(sampleMs: number, scans: number): string {
     : "growth not measured (--sample 0: one scan): MEM_GROWTH reads 0 and TO_LIMIT never";
 }
 
-function table(samples: ProcessSample[], note: string): string {
-  if (samples.length === 0) return "no matching processes";
-  const rows = [
-    COLUMNS.map((c) => c.header),
-    ...samples.map((s) => COLUMNS.map((c) => c.cell(s))),
+/** The SIGNALS cell: each configured signal without `SIG`, and its handling: `USR1:caught`. */
+function signalsCell(signals: Handling): string {
+  return Object.entries(signals).map(([name, how]) => `${name.slice(3)}:${how}`).join(" ");
+}
+
+/** What the SIGNALS column means for the monitor. */
+const SIGNALS_NOTE = [
+  "SIGNALS: how each process treats --warning-signal and --critical-signal: caught (a handler),",
+  "  ignored (SIG_IGN), blocked (by its main thread, no handler), not_handled, or unreadable. The",
+  "  monitor sends a signal only to processes that catch it, unless --signal-unhandled is given",
+  "  or it is SIGTERM, SIGINT, SIGQUIT, SIGKILL, SIGSTOP or harmless (SIGCHLD, SIGURG, SIGWINCH,",
+  "  SIGCONT)",
+].join("\n");
+
+function table(rows: Row[], note: string): string {
+  if (rows.length === 0) return "no matching processes";
+  const samples = rows.map((r) => r.sample);
+  // The figures' columns, then how the process treats the configured signals.
+  const cells = [
+    [...COLUMNS.map((c) => c.header), "SIGNALS"],
+    ...rows.map((r) => [...COLUMNS.map((c) => c.cell(r.sample)), signalsCell(r.signals)]),
   ];
-  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const lines = rows.map((row) =>
-    row.map((cell, i) => COLUMNS[i].numeric ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))
+  const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const lines = cells.map((row) =>
+    row.map((cell, i) => COLUMNS[i]?.numeric ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))
       .join("  ").trimEnd()
   );
   // Processes of one cgroup share their provenance: one block per distinct source.
@@ -208,7 +241,7 @@ function table(samples: ProcessSample[], note: string): string {
     groups.set(key, group);
   }
   const blocks = [...groups.values()].map((g) => provenance(g.source, g.samples));
-  return [lines.join("\n"), ...blocks, note].join("\n\n");
+  return [lines.join("\n"), ...blocks, `${SIGNALS_NOTE}\n${note}`].join("\n\n");
 }
 
 /** One scan's samples `options` asks for, in pid order, and the asked-for pids not found. */
@@ -265,6 +298,25 @@ export async function inspect(options: InspectOptions, log: Logger): Promise<str
     }
   }
   for (const pid of selection.missing) log.warn("no such process, or a kernel thread", { pid });
-  if (options.format === "json") return JSON.stringify(selection.samples.map(toJson), null, 2);
-  return table(selection.samples, trendNote(options.sampleMs, scans));
+  const signals = [
+    ...new Set([options.warningSignal ?? "SIGUSR1", options.criticalSignal ?? "SIGUSR2"]),
+  ];
+  // Read once, after the last scan: the masks are what the monitor would read before a send.
+  const rows = selection.samples.map((sample) => ({
+    sample,
+    signals: handling(collector, sample, signals),
+  }));
+  if (options.format === "json") return JSON.stringify(rows.map(toJson), null, 2);
+  return table(rows, trendNote(options.sampleMs, scans));
+}
+
+/** How `sample`'s process treats each of `signals`; an unreadable status joins `unreadable`. */
+function handling(collector: Collector, sample: ProcessSample, signals: Deno.Signal[]): Handling {
+  try {
+    const masks = collector.readSignalMasks(sample.pid);
+    return Object.fromEntries(signals.map((signal) => [signal, signalHandling(masks, signal)]));
+  } catch (e) {
+    sample.unreadable = [...sample.unreadable ?? [], (e as Error).message];
+    return Object.fromEntries(signals.map((signal) => [signal, UNREADABLE]));
+  }
 }

@@ -13,18 +13,30 @@ import {
 import { logFigures, type Logger, type LogLevel } from "../base/log.ts";
 import { shownCmdline } from "../base/shown_cmdline.ts";
 import { processKey, type ProcessSample } from "../collect/sample.ts";
-import { sendSignal, type SignallerDeps } from "../act/signaller.ts";
+import type { SignalMasks } from "../kernel/procfs.ts";
+import {
+  sendSignal,
+  type SignallerDeps,
+  withheldNotice,
+  type WithheldReason,
+} from "../act/signaller.ts";
 import type { SignalResult } from "../report/metrics.ts";
 import { WEBHOOK_SIGNAL, type WebhookNotifier } from "../act/webhook.ts";
 import { DEFAULT_TREND_WINDOW_MS } from "../collect/trend.ts";
 import { TrendTracker } from "../collect/trend_tracker.ts";
+import { NothingToWatch } from "./nothing_to_watch.ts";
 
 /** Where samples come from: the collector, or a fake in tests. */
 export interface ProcessSource {
-  /** Every visible process whose command line `watched` accepts, once. */
-  scan(watched: (cmdline: string) => boolean): ProcessSample[];
+  /**
+   * Every visible process whose command line `watched` accepts, once; `watched` is asked about
+   * every process but oomhero and kernel threads.
+   */
+  scan(watched: (cmdline: string, pid: number) => boolean): ProcessSample[];
   /** Current start time of a pid, undefined when it is gone. */
   readStartTime(pid: number): number | undefined;
+  /** The signal masks of a pid's `status`, read before a signal is sent; throws when unreadable. */
+  readSignalMasks(pid: number): SignalMasks;
 }
 
 /** Receives what each scan saw and did: the metrics registry in production. */
@@ -35,6 +47,8 @@ export interface ScanObserver {
   countSignal(severity: Severity, signal: string, result: SignalResult): void;
   /** After a failed send, with its reason. */
   countError(reason: string): void;
+  /** After a signal was withheld from a process that does not handle it. */
+  countWithheld(severity: Severity, signal: string, reason: WithheldReason): void;
 }
 
 /** The monitor's settings. */
@@ -53,6 +67,8 @@ export interface MonitorOptions extends Thresholds {
   exclude: RegExp[];
   /** Evaluate and log, but send nothing. */
   dryRun: boolean;
+  /** Send signals even to processes that do not handle them (`--signal-unhandled`). */
+  sendUnhandled?: boolean;
   /** With a webhook, send the signals as well; without one, signals are always sent. */
   signalToo?: boolean;
   /** The span the growth variables are fitted over; default 30 s. */
@@ -71,6 +87,8 @@ export interface MonitorDeps {
   now?: () => number;
   /** Where alerts are POSTed; replaces signals unless `signalToo`. */
   webhook?: WebhookNotifier;
+  /** How long scans may find nothing to watch before it is reported; 30 s by default. */
+  nothingToWatchAfterMs?: number;
 }
 
 /** What an alert became, as counted and logged; `reason` is the `oomhero_errors_total` label. */
@@ -114,6 +132,9 @@ export class Monitor {
   /** A table of its own, so a webhook outage does not re-send signals that arrived. */
   readonly #webhookCooldown: CooldownTable;
   readonly #trends: TrendTracker;
+  readonly #nothingToWatch: NothingToWatch;
+  /** The pids of oomhero's ancestors: processes of its own, not ones to watch. */
+  readonly #ancestorPids: ReadonlySet<number>;
   /** Failures already logged at warn, per process and reason, so a retry loop is quiet. */
   readonly #reportedFailures = new Set<string>();
   #lastScanEnd: number | undefined;
@@ -136,12 +157,27 @@ export class Monitor {
     });
     this.#signaller = {
       readStartTime: (pid) => deps.source.readStartTime(pid),
+      readSignalMasks: (pid) => deps.source.readSignalMasks(pid),
+      sendUnhandled: opts.sendUnhandled === true,
       kill: deps.kill ?? Deno.kill,
       selfPid: deps.selfPid ?? Deno.pid,
       ancestors: deps.ancestors ?? new Set(),
       dryRun: opts.dryRun,
     };
     this.#rateWindowStart = this.#now();
+    this.#ancestorPids = new Set(
+      [...this.#signaller.ancestors].map((k) => Number(k.split(":")[0])),
+    );
+    this.#nothingToWatch = new NothingToWatch({
+      log: deps.log,
+      startMs: this.#rateWindowStart,
+      afterMs: deps.nothingToWatchAfterMs,
+    });
+  }
+
+  /** Why oomhero is not ready although it scans: nothing to watch since startup. */
+  notReadyReason(): string | undefined {
+    return this.#nothingToWatch.reason;
   }
 
   /** When the last scan finished, on the `now` clock; undefined before the first. */
@@ -152,10 +188,19 @@ export class Monitor {
   /** One scan: collect, filter, evaluate, act, report. */
   scanOnce(): void {
     const start = this.#now();
-    const samples = this.#source.scan((cmdline) =>
-      isWatched(cmdline, this.#opts.include, this.#opts.exclude)
-    );
+    // Whether any process but pid 1 and oomhero's own is visible: asked only in the first scans.
+    let othersVisible = !this.#nothingToWatch.looking;
+    const samples = this.#source.scan((cmdline, pid) => {
+      othersVisible ||= pid !== 1 && !this.#ancestorPids.has(pid);
+      return isWatched(cmdline, this.#opts.include, this.#opts.exclude);
+    });
     this.#trends.update(samples, start);
+    this.#nothingToWatch.observe(
+      samples,
+      (s) => s.pid === 1 || this.#signaller.ancestors.has(processKey(s.pid, s.startTime)),
+      othersVisible,
+      start,
+    );
     const live = new Set<string>();
     for (const sample of samples) {
       const key = processKey(sample.pid, sample.startTime);
@@ -189,6 +234,12 @@ export class Monitor {
         severity,
         why: outcome.result === "gone" ? "process exited or pid reused" : outcome.reason,
       });
+      return;
+    }
+    if (outcome.result === "withheld") {
+      // Retried like a failure, 1 s on: a handler installed meanwhile gets the next signal.
+      this.#cooldown.record(key, severity, this.#now(), false);
+      this.#withheld(sample, key, severity, signal, outcome.reason, outcome.cause);
       return;
     }
     this.#cooldown.record(key, severity, this.#now(), outcome.result !== "failed");
@@ -283,6 +334,31 @@ export class Monitor {
         fields,
       );
     }
+  }
+
+  /**
+   * Counts a withheld signal, and says so at warn once per process, signal and reason (a retry
+   * every second stays at debug).
+   */
+  #withheld(
+    sample: ProcessSample,
+    key: string,
+    severity: Severity,
+    signal: Deno.Signal,
+    reason: WithheldReason,
+    cause: string | undefined,
+  ): void {
+    this.#observer?.countWithheld(severity, signal, reason);
+    const { msg, why } = withheldNotice(signal, reason);
+    this.#log.log(this.#levelOnce(key, `withheld_${signal}_${reason}`), msg, {
+      pid: sample.pid,
+      cmdline: sample.cmdline,
+      severity,
+      signal,
+      reason,
+      ...(cause === undefined ? {} : { error: cause }),
+      why,
+    });
   }
 
   /** `warn` the first time a process fails for `reason`, `debug` after, so retries stay quiet. */

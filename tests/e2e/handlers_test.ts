@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { lines } from "../../demo/scenario.ts";
+import { python } from "../support/named_process.ts";
 import { ROOT, spawnOomhero } from "../support/oomhero_process.ts";
 
 interface Runtime {
@@ -12,16 +13,10 @@ interface Runtime {
   signals: [string, string];
 }
 
-/** The real interpreter behind `python3`: version-manager shims would stand between. */
-const PYTHON = new TextDecoder().decode(
-  new Deno.Command("python3", { args: ["-c", "import sys; print(sys.executable)"] }).outputSync()
-    .stdout,
-).trim();
-
 const RUNTIMES: Runtime[] = [
   {
     name: "Python",
-    argv: [PYTHON, `${ROOT}examples/handlers/handler.py`],
+    argv: [python(), `${ROOT}examples/handlers/handler.py`],
     signals: ["SIGUSR1", "SIGUSR2"],
   },
   // Node.js keeps SIGUSR1 for its inspector.

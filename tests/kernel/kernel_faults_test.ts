@@ -17,7 +17,7 @@ import { asNobody, nobodyUnavailable } from "../support/as_nobody.ts";
 import { copyFixture } from "../support/fixture_paths.ts";
 import { metricValue, startOomhero } from "../support/live_oomhero.ts";
 import { running, startNamed, stopNamed } from "../support/named_process.ts";
-import { monitorOptions, recordingObserver } from "../support/fake_sample.ts";
+import { CATCHES_ALL, monitorOptions, recordingObserver } from "../support/fake_sample.ts";
 import { captureLog as capture } from "../support/log_capture.ts";
 import { memoryCgroupsUnavailable } from "../support/memory_cgroups.ts";
 
@@ -203,7 +203,8 @@ function realMonitor(
       critical: compileExpression("0", VARIABLE_NAMES),
     }),
     {
-      source: { scan: () => samples, readStartTime },
+      // Every signal caught: these tests are about the races around the kill, not handlers.
+      source: { scan: () => samples, readStartTime, readSignalMasks: () => CATCHES_ALL },
       log: new Logger("debug", "text", (l) => logs.push(l)),
       observer: recordingObserver(counted),
     },
@@ -226,6 +227,8 @@ Deno.test({
     // The start-time check passed just before the exit; the kernel then answers ESRCH.
     const outcome = sendSignal(sample, "SIGUSR1", {
       readStartTime: () => sample.startTime,
+      readSignalMasks: () => CATCHES_ALL,
+      sendUnhandled: false,
       kill: Deno.kill,
       selfPid: Deno.pid,
       ancestors: new Set(),
@@ -308,6 +311,8 @@ Deno.test({
       "--critical=oom_score < 0",
       `--include=^${marker}`,
       "--loop-interval=100ms",
+      // Harmless by default, so sent to a sleep without a handler: the kernel's EPERM is the test.
+      "--warning-signal=SIGWINCH",
     ], { prefix: nobody.prefix, env: nobody.env });
     try {
       // With the 30 s cooldown a success would be sent once; failures retry every second.
@@ -321,7 +326,7 @@ Deno.test({
       assert.ok(
         metricValue(exposition, "oomhero_signals_total", {
           severity: "warning",
-          signal: "SIGUSR1",
+          signal: "SIGWINCH",
           result: "failed",
         }) >= 3,
       );

@@ -12,6 +12,7 @@ import {
   type ScanObserver,
 } from "../../src/scan/monitor.ts";
 import type { ProcessSample } from "../../src/collect/sample.ts";
+import type { SignalMasks } from "../../src/kernel/procfs.ts";
 import { NO_TREND } from "../../src/collect/trend.ts";
 import { VARIABLE_NAMES, type Variables } from "../../src/collect/variables.ts";
 
@@ -61,12 +62,20 @@ export function monitorOptions(overrides: Partial<MonitorOptions> = {}): Monitor
   };
 }
 
-/** An observer that records each signal as `severity signal result` and each error as `error reason`. */
+/** The masks of a process that catches every signal: the monitor sends it whatever it picks. */
+export const CATCHES_ALL: SignalMasks = { blocked: 0n, ignored: 0n, caught: (1n << 64n) - 1n };
+
+/**
+ * An observer that records each signal as `severity signal result`, each error as
+ * `error reason` and each withheld signal as `withheld severity signal reason`.
+ */
 export function recordingObserver(counted: string[]): ScanObserver {
   return {
     observeScan: () => {},
     countSignal: (severity, signal, result) => counted.push(`${severity} ${signal} ${result}`),
     countError: (reason) => counted.push(`error ${reason}`),
+    countWithheld: (severity, signal, reason) =>
+      counted.push(`withheld ${severity} ${signal} ${reason}`),
   };
 }
 
@@ -88,6 +97,10 @@ export interface MonitorHarness {
   scans: number;
   /** When set, the fake kill throws it. */
   killError: { value?: Error };
+  /** Per pid, its signal masks or the error reading them throws; {@link CATCHES_ALL} when unset. */
+  masks: Map<number, SignalMasks | Error>;
+  /** How often a status file was read. */
+  statusReads: number;
 }
 
 /** A monitor with {@link monitorOptions}(`overrides`) as pid 4242, all fake; `deps` override. */
@@ -104,15 +117,23 @@ export function monitorHarness(
     clock: { now: 0 },
     scans: 0,
     killError: {},
+    masks: new Map(),
+    statusReads: 0,
   } as unknown as MonitorHarness;
   h.monitor = new Monitor(monitorOptions(overrides), {
     source: {
       scan: (watched) => {
         h.scans++;
-        return h.samples.filter((s) => watched(s.cmdline));
+        return h.samples.filter((s) => watched(s.cmdline, s.pid));
       },
       readStartTime: (pid) =>
         h.startTimes.get(pid) ?? h.samples.find((s) => s.pid === pid)?.startTime,
+      readSignalMasks: (pid) => {
+        h.statusReads++;
+        const masks = h.masks.get(pid) ?? CATCHES_ALL;
+        if (masks instanceof Error) throw masks;
+        return masks;
+      },
     },
     log: new Logger("debug", "text", (line) => h.logs.push(line)),
     observer: recordingObserver(h.counted),

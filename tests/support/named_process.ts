@@ -6,6 +6,20 @@
 import type { MemoryCgroup } from "../../demo/memory_cgroup.ts";
 import { waitFor } from "./live_oomhero.ts";
 
+let pythonPath: string | undefined;
+
+/**
+ * The real interpreter behind `python3`, found on first use: version-manager shims would stand
+ * between oomhero and the process it signals.
+ */
+export function python(): string {
+  pythonPath ??= new TextDecoder().decode(
+    new Deno.Command("python3", { args: ["-c", "import sys; print(sys.executable)"] })
+      .outputSync().stdout,
+  ).trim();
+  return pythonPath;
+}
+
 /** Starts `sleep 1000` as `name` (in `cgroup` if given) and waits until /proc shows it so. */
 export async function startNamed(name: string, cgroup?: MemoryCgroup): Promise<Deno.ChildProcess> {
   const argv = ["bash", "-c", `exec -a "$0" sleep 1000`, name];

@@ -312,3 +312,36 @@ Deno.test("cli warns at startup about signals an application cannot handle", asy
   ]);
   assert.match(r.stderr, /WARN .*--critical-signal is SIGKILL/);
 });
+
+Deno.test("cli --signal-unhandled restores sending to processes that do not handle a signal", () => {
+  const plain = parseCommandLine(OK);
+  const unhandled = parseCommandLine([...OK, "--signal-unhandled"]);
+  assert.ok(plain.kind === "monitor" && unhandled.kind === "monitor");
+  assert.equal(plain.config.sendUnhandled, false);
+  assert.equal(unhandled.config.sendUnhandled, true);
+  // A webhook replaces signals: the flag alone would do nothing.
+  assert.throws(
+    () => parseCommandLine([...OK, "--http-file-path=hook.yaml", "--signal-unhandled"]),
+    (e) =>
+      e instanceof UsageError &&
+      /^oomhero: --signal-unhandled: has no effect with --http-file-path/.test(e.message),
+  );
+});
+
+Deno.test("cli inspect takes the monitor's signals, to show how processes handle them", () => {
+  const defaults = parseCommandLine(["inspect"]);
+  const given = parseCommandLine(["inspect", "--warning-signal=hup", "--critical-signal=15"]);
+  assert.ok(defaults.kind === "inspect" && given.kind === "inspect");
+  assert.deepEqual([defaults.config.warningSignal, defaults.config.criticalSignal], [
+    "SIGUSR1",
+    "SIGUSR2",
+  ]);
+  assert.deepEqual([given.config.warningSignal, given.config.criticalSignal], [
+    "SIGHUP",
+    "SIGTERM",
+  ]);
+  assert.throws(
+    () => parseCommandLine(["inspect", "--critical-signal=USR3"]),
+    (e) => e instanceof UsageError && /--critical-signal: unknown signal/.test(e.message),
+  );
+});

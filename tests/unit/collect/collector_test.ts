@@ -501,6 +501,13 @@ Deno.test("readStartTime reads field 22 now, undefined when the process is gone"
   assert.equal(c.readStartTime(4242), undefined);
 });
 
+Deno.test("readSignalMasks reads status now; an unreadable one throws naming the file", () => {
+  const c = collector("v2-host", new Logger("error"));
+  assert.equal(c.readSignalMasks(100).caught, (1n << 1n) | (1n << 9n));
+  assert.equal(c.readSignalMasks(101).ignored, 6n);
+  assert.throws(() => c.readSignalMasks(4242), /proc\/4242\/status: not found/);
+});
+
 Deno.test("a huge command line is read only up to 64 KiB", () => {
   const copy = copyFixture("v2-host");
   try {

@@ -11,7 +11,7 @@ import type { ProcessSample } from "../../../src/collect/sample.ts";
 import { MIN_TREND_SPAN_MS, NEVER_SECONDS, NO_TREND } from "../../../src/collect/trend.ts";
 import { MAX_HISTORY_SAMPLES, TrendTracker } from "../../../src/collect/trend_tracker.ts";
 import { VARIABLE_NAMES } from "../../../src/collect/variables.ts";
-import { fakeSample } from "../../support/fake_sample.ts";
+import { CATCHES_ALL, fakeSample } from "../../support/fake_sample.ts";
 
 const MIB = 1024 * 1024;
 
@@ -182,6 +182,7 @@ Deno.test("monitor: a growing process is warned by memory_seconds_to_limit long 
     source: {
       scan: () => scan,
       readStartTime: (pid) => scan.find((s) => s.pid === pid)?.startTime,
+      readSignalMasks: () => CATCHES_ALL,
     },
     log: new Logger("info", "json", (line) => logs.push(JSON.parse(line))),
     observer: metrics,

@@ -24,6 +24,7 @@ import {
   parseCmdline,
   parseOomScore,
   parseProcCgroup,
+  parseSignalMasks,
   parseStatStartTime,
 } from "../../../src/kernel/procfs.ts";
 import { ROOT } from "../../support/oomhero_process.ts";
@@ -217,6 +218,16 @@ Deno.test("fuzz parseOomScore: a whole number or an Error", () => {
     (v, input) => assertNumber(v, input, { integer: true }),
     2,
   );
+});
+
+Deno.test("fuzz parseSignalMasks: three 64-bit masks or an Error", () => {
+  // The fixtures' status files are copies of two captures: those two and this process's own.
+  const texts = [...new Set(seeds(["status"], [`${SELF}/status`]))];
+  fuzz("parseSignalMasks", texts, parseSignalMasks, (masks, input) => {
+    for (const mask of [masks.blocked, masks.ignored, masks.caught]) {
+      assert.ok(mask >= 0n && mask < 1n << 64n, `${mask} from ${JSON.stringify(input)}`);
+    }
+  }, 7);
 });
 
 Deno.test("fuzz parseCmdline: two strings, the first argument a prefix of the whole", () => {

@@ -3,9 +3,11 @@ import {
   parseCmdline,
   parseOomScore,
   parseProcCgroup,
+  parseSignalMasks,
   parseStatPpid,
   parseStatStartTime,
 } from "../../../src/kernel/procfs.ts";
+import { fixture } from "../../support/fixture_paths.ts";
 
 /** A stat line of a real kernel, with `comm` swapped in. */
 function stat(comm: string, startTime = 35235): string {
@@ -99,4 +101,39 @@ Deno.test("parseProcCgroup keeps ':' inside paths", () => {
 Deno.test("parseProcCgroup rejects a line without fields", () => {
   assert.throws(() => parseProcCgroup("garbage\n"), /malformed line "garbage"/);
   assert.throws(() => parseProcCgroup("4:memory\n"), /malformed line/);
+});
+
+/** A `/proc/<pid>/status` of the v2-host fixture, captured from a real process. */
+function status(pid: number): string {
+  return Deno.readTextFileSync(`${fixture("v2-host").procfs}/${pid}/status`);
+}
+
+Deno.test("parseSignalMasks reads SigBlk, SigIgn and SigCgt of a real status file", () => {
+  // Python with a SIGUSR1 handler (and its own SIGINT one) and SIGUSR2 set to SIG_IGN.
+  assert.deepEqual(parseSignalMasks(status(100)), {
+    blocked: 0n,
+    ignored: (1n << 11n) | (1n << 12n) | (1n << 24n),
+    caught: (1n << 1n) | (1n << 9n),
+  });
+  // sleep started in the background by a shell: SIGINT and SIGQUIT ignored, nothing caught.
+  assert.deepEqual(parseSignalMasks(status(101)), { blocked: 0n, ignored: 6n, caught: 0n });
+});
+
+Deno.test("parseSignalMasks takes 64-bit masks and rejects missing or garbled ones", () => {
+  const masks = "SigBlk:\tffffffffffffffff\nSigIgn:\t0\nSigCgt:\t8000000000000000\n";
+  assert.deepEqual(parseSignalMasks(masks), {
+    blocked: (1n << 64n) - 1n,
+    ignored: 0n,
+    caught: 1n << 63n,
+  });
+  assert.throws(() => parseSignalMasks("SigBlk:\t0\nSigIgn:\t0\n"), /no SigCgt line/);
+  assert.throws(() => parseSignalMasks(""), /no SigBlk line/);
+  assert.throws(
+    () => parseSignalMasks("SigBlk:\t0\nSigIgn:\tzz\nSigCgt:\t0\n"),
+    /SigIgn is "zz", not a mask/,
+  );
+  assert.throws(
+    () => parseSignalMasks("SigBlk:\t0\nSigIgn:\t10000000000000000\nSigCgt:\t0\n"),
+    /SigIgn is "10000000000000000", not a mask/,
+  );
 });

@@ -224,6 +224,9 @@ Deno.test("oomhero's own metrics: signals, scans, duration, processes, errors, b
     [{ version: "1.2.3", deno: Deno.version.deno }, 1],
   ]);
 
+  // Absent until set: an unreadable limit is never a made-up 0.
+  assert.equal(byName.get("oomhero_memory_limit_bytes"), undefined);
+
   const duration = byName.get("oomhero_scan_duration_seconds")!;
   assert.equal(duration.type, "histogram");
   const buckets = duration.values.filter((s) => s.labels.le !== undefined);
@@ -245,6 +248,27 @@ Deno.test("oomhero's own metrics: signals, scans, duration, processes, errors, b
   ]);
   // 0.2 ms falls in the 0.25 ms bucket and above; 2 s only in +Inf.
   assert.deepEqual(buckets.map((s) => s.value), [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2]);
+});
+
+Deno.test("withheld signals by severity, signal and reason; oomhero's own memory limit", async () => {
+  const metrics = new Metrics({ version: "1.2.3" });
+  metrics.countWithheld("warning", "SIGUSR1", "not_handled");
+  metrics.countWithheld("warning", "SIGUSR1", "not_handled");
+  metrics.countWithheld("critical", "SIGUSR2", "unreadable");
+  metrics.setMemoryLimit(NaN);
+  let byName = await metricsByName(metrics);
+  assert.equal(byName.get("oomhero_memory_limit_bytes"), undefined);
+  const withheld = byName.get("oomhero_signals_withheld_total")!;
+  assert.equal(withheld.type, "counter");
+  assert.deepEqual(withheld.values.map((s) => [s.labels, s.value]), [
+    [{ severity: "warning", signal: "SIGUSR1", reason: "not_handled" }, 2],
+    [{ severity: "critical", signal: "SIGUSR2", reason: "unreadable" }, 1],
+  ]);
+  metrics.setMemoryLimit(33_554_432);
+  byName = await metricsByName(metrics);
+  const limit = byName.get("oomhero_memory_limit_bytes")!;
+  assert.equal(limit.type, "gauge");
+  assert.deepEqual(limit.values.map((s) => s.value), [33_554_432]);
 });
 
 Deno.test("values follow every scan", async () => {

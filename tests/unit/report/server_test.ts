@@ -25,6 +25,8 @@ class FakeHealth implements HealthSource {
   }
   now = (): number => this.clock;
   lastScanEndMs = (): number | undefined => this.last;
+  notReady: string | undefined = undefined;
+  notReadyReason = (): string | undefined => this.notReady;
 }
 
 function fixtureSample(): ProcessSample {
@@ -188,6 +190,18 @@ Deno.test("GET /readyz: 503 before the first scan, 200 after", async () => {
     assert.deepEqual([after.status, after.body], [200, "ready\n"]);
     // Readiness does not go stale: /healthz covers a stuck loop.
     health.clock += 3_600_000;
+    assert.equal((await get(`${url}/readyz`)).status, 200);
+  });
+});
+
+Deno.test("GET /readyz: 503 with the reason while there is nothing to watch; /healthz stays 200", async () => {
+  await withServer(async (url, { health }) => {
+    health.last = health.clock;
+    health.notReady = "nothing to watch but pid 1 and oomhero itself in the 30s since start: x";
+    const ready = await get(`${url}/readyz`);
+    assert.deepEqual([ready.status, ready.body], [503, `${health.notReady}\n`]);
+    assert.equal((await get(`${url}/healthz`)).status, 200);
+    health.notReady = undefined;
     assert.equal((await get(`${url}/readyz`)).status, 200);
   });
 });

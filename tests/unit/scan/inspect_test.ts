@@ -23,6 +23,7 @@ Deno.test("inspect --format json: one object per process with exactly the variab
       "cgroup",
       "memory_max_scope",
       ...VARIABLE_NAMES,
+      "signals",
     ]);
   }
   const node = out[1];
@@ -67,12 +68,12 @@ Deno.test("inspect --format table: aligned rows, then where each cgroup's number
   const { procfs, cgroupfs } = fixture("hybrid-host");
   const expected = [
     "PID  CMDLINE            MEM_CURRENT  MEM_MAX  MEM_USAGE  WS_USAGE  MEM_GROWTH  TO_LIMIT  " +
-    "OOM_SCORE  OOM_ADJ  MEM_PSI_SOME10  MEM_PSI_FULL10",
+    "OOM_SCORE  OOM_ADJ  MEM_PSI_SOME10  MEM_PSI_FULL10  SIGNALS",
     // The program's base name: the directory is what tells processes apart least.
     "  1  init                    2.0GiB       0B       0.0%      0.0%        0B/s         -  " +
-    "        0        0            0.10            0.01",
+    "        0        0            0.10            0.01  USR1:not_handled USR2:not_handled",
     " 60  python3 worker.py     256.0MiB   1.0GiB      25.0%     18.8%        0B/s         -  " +
-    "      700      200            8.00            4.00",
+    "      700      200            8.00            4.00  USR1:not_handled USR2:not_handled",
     "",
     "cgroup / (v1, host view): pid 1",
     `  memory dir       ${cgroupfs}/memory`,
@@ -88,6 +89,11 @@ Deno.test("inspect --format table: aligned rows, then where each cgroup's number
     "  limit scope      effective: every limit above was seen",
     `  pressure source  ${cgroupfs}/unified/user.slice/app.scope`,
     "",
+    "SIGNALS: how each process treats --warning-signal and --critical-signal: caught (a handler),",
+    "  ignored (SIG_IGN), blocked (by its main thread, no handler), not_handled, or unreadable. The",
+    "  monitor sends a signal only to processes that catch it, unless --signal-unhandled is given",
+    "  or it is SIGTERM, SIGINT, SIGQUIT, SIGKILL, SIGSTOP or harmless (SIGCHLD, SIGURG, SIGWINCH,",
+    "  SIGCONT)",
     "growth not measured (--sample 0: one scan): MEM_GROWTH reads 0 and TO_LIMIT never",
   ].join("\n");
   assert.equal(await inspect(options("hybrid-host", { format: "table" }), QUIET), expected);
@@ -197,4 +203,44 @@ Deno.test("inspect --sample scans for that long and measures the growth variable
 Deno.test("inspect without --sample measures no trend and says so", async () => {
   const [json] = JSON.parse(await inspect(options("v2-host", { pids: [100] }), QUIET));
   for (const [name, value] of Object.entries(NO_TREND)) assert.equal(json[name], value, name);
+});
+
+Deno.test("inspect shows how each process treats the monitor's signals, in JSON and the table", async () => {
+  const tree = copyFixture("v2-host");
+  try {
+    Deno.removeSync(`${tree.procfs}/103/status`);
+    const at = { ...tree, pids: [100, 101, 103] };
+    const json = JSON.parse(await inspect({ ...options("v2-host"), ...at }, QUIET));
+    assert.deepEqual(json.map((p: { signals: unknown }) => p.signals), [
+      { SIGUSR1: "caught", SIGUSR2: "ignored" },
+      { SIGUSR1: "not_handled", SIGUSR2: "not_handled" },
+      { SIGUSR1: "unreadable", SIGUSR2: "unreadable" },
+    ]);
+    assert.match(json[2].unreadable.join("\n"), /proc\/103\/status: not found/);
+    const table = await inspect(
+      { ...options("v2-host"), ...at, format: "table", criticalSignal: "SIGINT" },
+      QUIET,
+    );
+    const rows = table.split("\n").filter((l) => /^\s*10[013] /.test(l));
+    assert.deepEqual(rows.map((r) => r.slice(r.lastIndexOf("  ") + 2)), [
+      "USR1:caught INT:caught",
+      "USR1:not_handled INT:ignored",
+      "USR1:unreadable INT:unreadable",
+    ]);
+    assert.match(table, /^ {2}unreadable {7}pid 103: .*103\/status: not found$/m);
+    assert.match(
+      table,
+      /^SIGNALS: how each process treats --warning-signal and --critical-signal/m,
+    );
+    // Once each when both are the same signal.
+    const same = JSON.parse(
+      await inspect(
+        { ...options("v2-host"), ...at, warningSignal: "SIGHUP", criticalSignal: "SIGHUP" },
+        QUIET,
+      ),
+    );
+    assert.deepEqual(same[0].signals, { SIGHUP: "not_handled" });
+  } finally {
+    Deno.removeSync(tree.dir, { recursive: true });
+  }
 });

@@ -1,17 +1,24 @@
 import assert from "node:assert/strict";
 import { compileExpression } from "../../../src/evaluate/expression.ts";
 import { Logger } from "../../../src/base/log.ts";
-import { Monitor, type MonitorOptions } from "../../../src/scan/monitor.ts";
+import { Monitor, type MonitorDeps, type MonitorOptions } from "../../../src/scan/monitor.ts";
 import { VARIABLE_NAMES } from "../../../src/collect/variables.ts";
+import type { SignalMasks } from "../../../src/kernel/procfs.ts";
 import {
+  CATCHES_ALL,
   fakeSample as sample,
   type MonitorHarness,
   monitorHarness,
+  monitorOptions,
+  recordingObserver,
 } from "../../support/fake_sample.ts";
 
 /** The shared harness; oomhero's ancestors here are the process 4000 started at 5000. */
-function harness(overrides: Partial<MonitorOptions> = {}): MonitorHarness {
-  return monitorHarness(overrides, { ancestors: new Set(["4000:5000"]) });
+function harness(
+  overrides: Partial<MonitorOptions> = {},
+  deps: Partial<MonitorDeps> = {},
+): MonitorHarness {
+  return monitorHarness(overrides, { ancestors: new Set(["4000:5000"]), ...deps });
 }
 
 Deno.test("monitor sends only the critical signal to a process matching both", () => {
@@ -207,10 +214,189 @@ Deno.test("monitor.run stops promptly when aborted and never overlaps scans", as
         return [];
       },
       readStartTime: () => undefined,
+      readSignalMasks: () => CATCHES_ALL,
     },
     log: new Logger("error", "text", () => {}),
   });
   await monitor.run(stop.signal);
   assert.equal(scans, 5);
   assert.ok(monitor.lastScanEnd() !== undefined);
+});
+
+/** A process that neither catches nor ignores nor blocks anything. */
+const HANDLES_NOTHING: SignalMasks = { blocked: 0n, ignored: 0n, caught: 0n };
+const USR1 = 1n << 9n;
+
+Deno.test("monitor withholds a signal the process does not handle, warns once, retries after 1s", () => {
+  const h = harness();
+  h.masks.set(10, HANDLES_NOTHING);
+  h.samples = [sample(10, { memory_usage: 80 }, "python app.py")];
+  h.monitor.scanOnce();
+  h.clock.now = 999;
+  h.monitor.scanOnce();
+  h.clock.now = 1000;
+  h.monitor.scanOnce();
+  assert.deepEqual(h.sent, []);
+  assert.deepEqual(h.counted, [
+    "withheld warning SIGUSR1 not_handled",
+    "withheld warning SIGUSR1 not_handled",
+  ]);
+  const notices = h.logs.filter((l) => l.includes("does not handle SIGUSR1; not sent"));
+  assert.equal(notices.length, 2);
+  assert.match(notices[0], / WARN .*pid=10 cmdline="python app.py" severity=warning/);
+  assert.match(notices[0], /reason=not_handled why=.*--signal-unhandled/);
+  assert.match(notices[1], / DEBUG /);
+  // No sticky verdict: once it catches the signal, the next try sends it, then the cooldown holds.
+  h.masks.set(10, { ...HANDLES_NOTHING, caught: USR1 });
+  h.clock.now = 2000;
+  h.monitor.scanOnce();
+  h.clock.now = 3000;
+  h.monitor.scanOnce();
+  assert.deepEqual(h.sent, [[10, "SIGUSR1"]]);
+});
+
+Deno.test("monitor says why a signal is withheld: ignored, blocked, unreadable", () => {
+  const h = harness();
+  h.masks.set(10, { ...HANDLES_NOTHING, ignored: USR1 });
+  h.masks.set(11, { ...HANDLES_NOTHING, blocked: USR1 });
+  h.masks.set(12, new Error("/proc/12/status: permission denied"));
+  h.samples = [10, 11, 12].map((pid) => sample(pid, { memory_usage: 80 }));
+  h.monitor.scanOnce();
+  assert.deepEqual(h.sent, []);
+  assert.deepEqual(h.counted, [
+    "withheld warning SIGUSR1 ignored",
+    "withheld warning SIGUSR1 blocked",
+    "withheld warning SIGUSR1 unreadable",
+  ]);
+  const warned = h.logs.filter((l) => / WARN /.test(l));
+  assert.match(warned[0], /ignores SIGUSR1; not sent pid=10 .*reason=ignored/);
+  assert.match(warned[1], /blocks SIGUSR1 without a handler; not sent pid=11 .*signalfd/);
+  assert.match(
+    warned[2],
+    /cannot tell whether it handles SIGUSR1; not sent pid=12 .*error="\/proc\/12\/status: permission denied"/,
+  );
+});
+
+Deno.test("monitor sends SIGTERM and other deliberate or harmless signals without a handler", () => {
+  const h = harness({ criticalSignal: "SIGTERM", warningSignal: "SIGWINCH" });
+  h.masks.set(10, HANDLES_NOTHING);
+  h.masks.set(11, HANDLES_NOTHING);
+  h.samples = [sample(10, { memory_usage: 95 }), sample(11, { memory_usage: 80 })];
+  h.monitor.scanOnce();
+  assert.deepEqual(h.sent, [[10, "SIGTERM"], [11, "SIGWINCH"]]);
+  assert.equal(h.statusReads, 0, "no status read for a signal sent regardless");
+});
+
+Deno.test("monitor with --signal-unhandled sends without reading status", () => {
+  const h = harness({ sendUnhandled: true });
+  h.masks.set(10, HANDLES_NOTHING);
+  h.samples = [sample(10, { memory_usage: 80 })];
+  h.monitor.scanOnce();
+  assert.deepEqual(h.sent, [[10, "SIGUSR1"]]);
+  assert.equal(h.statusReads, 0);
+});
+
+Deno.test("monitor reads status only when a signal is about to be sent", () => {
+  const h = harness();
+  h.samples = [sample(10, { memory_usage: 10 }), sample(11, { memory_usage: 10 })];
+  for (let i = 0; i < 5; i++) h.monitor.scanOnce();
+  assert.equal(h.statusReads, 0);
+  h.samples[0] = sample(10, { memory_usage: 80 });
+  h.monitor.scanOnce();
+  assert.equal(h.statusReads, 1);
+});
+
+Deno.test("monitor in dry-run reports a withheld signal as withheld", () => {
+  const h = harness({ dryRun: true });
+  h.masks.set(10, HANDLES_NOTHING);
+  h.samples = [sample(10, { memory_usage: 80 })];
+  h.monitor.scanOnce();
+  assert.deepEqual(h.counted, ["withheld warning SIGUSR1 not_handled"]);
+  assert.ok(!h.logs.some((l) => l.includes("would send")));
+});
+
+Deno.test("monitor: a process that exits before its status is read is gone, not unreadable", () => {
+  const h = harness();
+  h.samples = [sample(10, { memory_usage: 80 })];
+  // The first start-time check sees it; the one after the failed read does not.
+  let checks = 0;
+  const monitor = new Monitor(monitorOptions(), {
+    source: {
+      scan: () => h.samples,
+      readStartTime: () => checks++ === 0 ? 1010 : undefined,
+      readSignalMasks: () => {
+        throw new Error("/proc/10/status: not found");
+      },
+    },
+    log: new Logger("debug", "text", (line) => h.logs.push(line)),
+    observer: recordingObserver(h.counted),
+    kill: (pid, signal) => void h.sent.push([pid, signal]),
+  });
+  monitor.scanOnce();
+  assert.deepEqual(h.sent, []);
+  assert.deepEqual(h.counted, []);
+  assert.equal(checks, 2);
+});
+
+Deno.test("monitor: nothing but pid 1 and its ancestors for 30s is said once and on readiness", () => {
+  const h = harness();
+  const parent = sample(4000, { memory_usage: 0 });
+  parent.startTime = 5000;
+  h.samples = [sample(1, { memory_usage: 0 }, "/pause"), parent];
+  h.monitor.scanOnce();
+  h.clock.now = 29_999;
+  h.monitor.scanOnce();
+  assert.equal(h.monitor.notReadyReason(), undefined);
+  h.clock.now = 30_000;
+  h.monitor.scanOnce();
+  h.clock.now = 30_100;
+  h.monitor.scanOnce();
+  assert.equal(
+    h.monitor.notReadyReason(),
+    "nothing to watch: no process but pid 1 and oomhero's own in the 30s since start; " +
+      "the pod likely lacks shareProcessNamespace: true",
+  );
+  assert.equal(h.logs.filter((l) => / WARN +nothing to watch /.test(l)).length, 1);
+  // The application shows up late: ready, and never again reported once it exits.
+  h.samples = [sample(10, { memory_usage: 0 })];
+  h.clock.now = 40_000;
+  h.monitor.scanOnce();
+  assert.equal(h.monitor.notReadyReason(), undefined);
+  assert.ok(h.logs.some((l) => / INFO +found a process to watch ready=true/.test(l)));
+  h.samples = [];
+  h.clock.now = 100_000;
+  h.monitor.scanOnce();
+  assert.equal(h.monitor.notReadyReason(), undefined);
+});
+
+Deno.test("monitor: an --include that matches nothing is logged, not unready; the delay is injectable", () => {
+  const h = harness({ include: [/^java /] }, { nothingToWatchAfterMs: 500 });
+  h.samples = [sample(10, { memory_usage: 0 }, "python app.py")];
+  h.monitor.scanOnce();
+  h.clock.now = 499;
+  h.monitor.scanOnce();
+  assert.ok(!h.logs.some((l) => l.includes("nothing to watch")));
+  h.clock.now = 500;
+  h.monitor.scanOnce();
+  h.clock.now = 600;
+  h.monitor.scanOnce();
+  // A DaemonSet on a node without the workloads it names is not misconfigured: ready.
+  assert.equal(h.monitor.notReadyReason(), undefined);
+  const warned = h.logs.filter((l) => / WARN +nothing to watch /.test(l));
+  assert.equal(warned.length, 1);
+  assert.match(
+    warned[0],
+    /why="--include and --exclude left no process to watch in the 500ms since start"/,
+  );
+});
+
+Deno.test("monitor: a process seen early means nothing to report later", () => {
+  const h = harness();
+  h.samples = [sample(10, { memory_usage: 0 })];
+  h.monitor.scanOnce();
+  h.samples = [];
+  h.clock.now = 60_000;
+  h.monitor.scanOnce();
+  assert.equal(h.monitor.notReadyReason(), undefined);
+  assert.ok(!h.logs.some((l) => l.includes("nothing to watch")));
 });
