@@ -352,7 +352,7 @@ export class Monitor {
     const { msg, why } = withheldNotice(signal, reason);
     this.#log.log(this.#levelOnce(key, `withheld_${signal}_${reason}`), msg, {
       pid: sample.pid,
-      cmdline: sample.cmdline,
+      cmdline: shownCmdline(sample),
       severity,
       signal,
       reason,
