@@ -25,6 +25,23 @@ export function appArgv(args: string[], permissions: readonly string[] = []): st
   return [Deno.execPath(), "run", "--v8-flags=--expose-gc", ...permissions, APP, ...args];
 }
 
+/** Starts the app with `args` inside `cgroup`, its stdout piped (read it: it must not block). */
+export function spawnApp(
+  cgroup: MemoryCgroup,
+  args: string[],
+  permissions: readonly string[] = [],
+): Deno.ChildProcess {
+  const [bin, ...rest] = cgroup.wrap(appArgv(args, permissions));
+  return new Deno.Command(bin, {
+    args: rest,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+    // A fixed mmap threshold makes freed buffers go back to the kernel at once.
+    env: { MALLOC_MMAP_THRESHOLD_: "131072" },
+  }).spawn();
+}
+
 /** Yields the lines of a byte stream. */
 export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   let rest = "";
@@ -92,15 +109,7 @@ export async function runScenario(
   }
   const handled = { warning: 0, critical: 0 };
   const begin = performance.now();
-  const [bin, ...args] = cgroup.wrap(appArgv(opts.appArgs, opts.appPermissions));
-  const app = new Deno.Command(bin, {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-    // A fixed mmap threshold makes freed buffers go back to the kernel at once.
-    env: { MALLOC_MMAP_THRESHOLD_: "131072" },
-  }).spawn();
+  const app = spawnApp(cgroup, opts.appArgs, opts.appPermissions);
   try {
     for await (const line of lines(app.stdout)) {
       if (line.includes("] warning signal:")) handled.warning++;

@@ -8,15 +8,7 @@
 import assert from "node:assert/strict";
 import { Metrics } from "../../src/report/metrics.ts";
 import { fakeSample } from "../support/fake_sample.ts";
-
-function promtoolVersion(): string | undefined {
-  try {
-    const out = new Deno.Command("promtool", { args: ["--version"] }).outputSync();
-    return new TextDecoder().decode(out.stdout).split("\n")[0];
-  } catch {
-    return undefined;
-  }
-}
+import { promtoolVersion } from "../support/prometheus_server.ts";
 
 const version = promtoolVersion();
 if (version === undefined) {
