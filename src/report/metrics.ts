@@ -426,38 +426,48 @@ export class Metrics {
         });
         return out;
       },
-      lines: () => {
-        const out: FamilyLine[] = [];
-        this.#each(index, pressure, (tracked, _window, value, windowText) => {
-          out.push(familyLine(`${name}{${tracked.labelText}${windowText}}`, value));
-        });
-        return out;
-      },
+      lines: () => this.#lines(name, index, pressure),
     };
+  }
+
+  /**
+   * The text lines of a family, one at a time in one reused object: at 5,000 processes a scrape
+   * has 155,000, and an array of them alongside the text would pass a 64 MiB heap.
+   */
+  *#lines(
+    name: string,
+    index: number,
+    pressure: PressureResource | undefined,
+  ): Generator<FamilyLine> {
+    const line = familyLine("", 0);
+    for (const tracked of this.#tracked.values()) {
+      const count = pressure === undefined ? 1 : PRESSURE_LABEL_TEXTS.length;
+      for (let i = 0; i < count; i++) {
+        const value = tracked.values[index + i];
+        if (Number.isNaN(value)) continue;
+        const window = pressure === undefined ? "" : PRESSURE_LABEL_TEXTS[i];
+        line.metricName = `${name}{${tracked.labelText}${window}}`;
+        line.value = value;
+        yield line;
+      }
+    }
   }
 
   /** Calls `visit` with every readable value of a family, and its pressure labels if any. */
   #each(
     index: number,
     pressure: PressureResource | undefined,
-    visit: (
-      tracked: TrackedSeries,
-      window: PressureLabels | undefined,
-      value: number,
-      windowText: string,
-    ) => void,
+    visit: (tracked: TrackedSeries, window: PressureLabels | undefined, value: number) => void,
   ): void {
     for (const tracked of this.#tracked.values()) {
       if (pressure === undefined) {
         const value = tracked.values[index];
-        if (!Number.isNaN(value)) visit(tracked, undefined, value, "");
+        if (!Number.isNaN(value)) visit(tracked, undefined, value);
         continue;
       }
       for (let i = 0; i < PRESSURE_LABEL_SETS.length; i++) {
         const value = tracked.values[index + i];
-        if (!Number.isNaN(value)) {
-          visit(tracked, PRESSURE_LABEL_SETS[i], value, PRESSURE_LABEL_TEXTS[i]);
-        }
+        if (!Number.isNaN(value)) visit(tracked, PRESSURE_LABEL_SETS[i], value);
       }
     }
   }

@@ -54,8 +54,11 @@ export function escapeLabelValue(value: string): string {
 export interface FamilySource {
   /** For `getMetricsAsJSON`. */
   series(): FamilySeries[];
-  /** For the text exposition. */
-  lines(): FamilyLine[];
+  /**
+   * For the text exposition: the registry only iterates them, so a generator may hand out one
+   * line at a time (and the same object each time), never a scrape's worth at once.
+   */
+  lines(): Iterable<FamilyLine>;
 }
 
 /**
@@ -79,6 +82,8 @@ export class ProcessFamily extends Gauge<string> {
 
   /** The family as the text exposition renders it (the registry asks this first), built now. */
   async getForPromString(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
-    return { ...await super.get(), values: this.#source.lines() };
+    // An iterable where prom-client's types say array: its registry reads values with for…of.
+    const values = this.#source.lines() as unknown as MetricValueWithName<string>[];
+    return { ...await super.get(), values };
   }
 }
