@@ -270,6 +270,8 @@ interface Figures {
   cpuPercent: number;
   /** oomhero's V8 heap in use at the end of the window. */
   heapMib?: number;
+  /** oomhero's scans in the window (oomhero_scans_total read patiently before and after). */
+  scans?: number;
   /** With --limit: the cgroup's limit (MiB, Infinity for none) and what it saw. */
   limit?: LimitFigures;
 }
@@ -300,10 +302,17 @@ async function measure(name: string, v: Variant, sleeps: number): Promise<Figure
   const pid = running.child.pid;
   try {
     await ticks(running, WARMUP);
+    // Patient scrapes outside the window count its scans: a slow scan loop does less work.
+    const scans = async () =>
+      running.port === undefined
+        ? NaN
+        : sampleValue(await scrape(running.port, 60_000), "oomhero_scans_total");
+    const scansBefore = await scans();
     const start = cpuAndFaults(pid).cpu;
     const rss: number[] = [];
     const seen = await ticks(running, SECONDS, () => rss.push(memory(pid).rss));
     const cpu = cpuAndFaults(pid).cpu - start;
+    const scansDone = await scans() - scansBefore;
     const end = memory(pid);
     // No scrape answered within 1 s (thousands of processes): ask once more, patiently.
     if (running.port !== undefined && seen.heapMib === undefined) {
@@ -320,6 +329,7 @@ async function measure(name: string, v: Variant, sleeps: number): Promise<Figure
       cpuSeconds: cpu,
       cpuPercent: cpu / SECONDS * 100,
       heapMib: seen.heapMib,
+      scans: Number.isNaN(scansDone) ? undefined : scansDone,
     };
   } finally {
     running.child.kill("SIGTERM");
@@ -570,9 +580,9 @@ try {
 const mib = (n: number) => Number.isNaN(n) ? "–" : `${n.toFixed(1)} MiB`;
 console.log(
   `| subject | sleeps | VmRSS | median VmRSS | VmHWM | CPU over ${SECONDS} s | % of one core ` +
-    "| RSS above deno-idle | V8 heap used |",
+    `| RSS above deno-idle | V8 heap used | scans (of ${SECONDS * 1000 / LOOP_MS}) |`,
 );
-console.log("| --- | --: | --: | --: | --: | --: | --: | --: | --: |");
+console.log("| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: |");
 for (const r of results) {
   const idleName = r.subject.replace(/^[\w-]+( ≤ \d+ MiB)?/, "deno-idle");
   const idle = results.find((i) => i.subject === idleName && i.sleeps === r.sleeps);
@@ -581,7 +591,7 @@ for (const r of results) {
     `| ${r.subject} | ${r.sleeps} | ${mib(r.rssMib)} | ${mib(r.rssMedianMib)} | ` +
       `${mib(r.hwmMib)} | ${r.cpuSeconds.toFixed(2)} s | ${
         r.cpuPercent.toFixed(2)
-      } % | ${versus} | ${r.heapMib === undefined ? "" : mib(r.heapMib)} |`,
+      } % | ${versus} | ${r.heapMib === undefined ? "" : mib(r.heapMib)} | ${r.scans ?? ""} |`,
   );
 }
 

@@ -11,6 +11,7 @@ import { Logger } from "./base/log.ts";
 import type { Metrics } from "./report/metrics.ts";
 import { Monitor } from "./scan/monitor.ts";
 import { checkOwnLimit } from "./report/own_limit.ts";
+import { keptFilesBudget, readOpenFilesLimit } from "./report/fd_budget.ts";
 import { type MetricsServer, startMetricsServer } from "./report/server.ts";
 import { UNCATCHABLE_SIGNALS } from "./act/signals.ts";
 import { UsageError } from "./base/usage_error.ts";
@@ -25,6 +26,15 @@ export const VERSION: string = denoJson.version;
  * them and carries on.
  */
 const IGNORED_SIGNALS: readonly Deno.Signal[] = ["SIGUSR1", "SIGUSR2", "SIGHUP"];
+
+/** Our open-file soft limit; undefined when unlimited or unreadable (the server says so). */
+function openFilesLimit(): number | undefined {
+  try {
+    return readOpenFilesLimit();
+  } catch {
+    return undefined;
+  }
+}
 
 async function runMonitor(config: MonitorConfig): Promise<number> {
   // Before anything is logged, so that a bad webhook file is the one line printed.
@@ -59,7 +69,12 @@ async function runMonitor(config: MonitorConfig): Promise<number> {
       effect: "a process without a handler for a signal is ended by it",
     });
   }
-  const collector = new Collector({ procfs: config.procfs, cgroupfs: config.cgroupfs, log });
+  const collector = new Collector({
+    procfs: config.procfs,
+    cgroupfs: config.cgroupfs,
+    log,
+    keptFiles: keptFilesBudget(openFilesLimit()),
+  });
   // prom-client, a CommonJS package, brings Deno's Node compatibility layer with it (9 MiB of RSS
   // at 10 processes, BENCHMARKS.md): loaded only when metrics are served.
   const metrics: Metrics | undefined = config.metricsAddress === undefined
@@ -77,6 +92,8 @@ async function runMonitor(config: MonitorConfig): Promise<number> {
     webhook,
     ancestors,
   });
+  // What scans leave out for the metrics is read when a scrape comes.
+  metrics?.beforeScrape(() => monitor.refresh());
   const stop = new AbortController();
   let server: MetricsServer | undefined;
   if (config.metricsAddress && metrics) {

@@ -26,8 +26,10 @@ import {
   pathState,
 } from "../kernel/cgroup.ts";
 import { KERNEL_FILE_BUFFER_BYTES, readKernelFile } from "../kernel/kernel_file.ts";
+import { KEPT_FILES_CAP, KeptFiles } from "../kernel/kept_files.ts";
 import type { Logger } from "../base/log.ts";
 import { type CgroupMount, parseCgroupMounts } from "../kernel/mountinfo.ts";
+import { ALL_NEEDS, type Needs } from "./needs.ts";
 import {
   parsePressure,
   type Pressure,
@@ -64,10 +66,63 @@ export interface CollectorOptions {
   log: Logger;
   /** Our own pid in `procfs`, left out of scans; `Deno.pid` by default. */
   selfPid?: number;
+  /** Most kernel files kept open between scans; {@link KEPT_FILES_CAP} by default (main.ts
+   * passes a share of the open-file limit). */
+  keptFiles?: number;
+  /** The clock that paces the command line's re-reads, milliseconds; `performance.now()`. */
+  now?: () => number;
 }
 
 /** The most of a command line read: enough to match on, and a 10 MB one costs no memory. */
 const CMDLINE_LIMIT = KERNEL_FILE_BUFFER_BYTES;
+
+/**
+ * How often a known process's command line is read again: it changes only when the process
+ * execs (or rewrites its title), and its pid and start time stay the same when it does.
+ */
+const CMDLINE_RECHECK_MS = 1_000;
+/** A process's first scans read its command line every time: a fresh child often execs. */
+const CMDLINE_SETTLE_SCANS = 10;
+
+/** The files of a process that may be kept open: its cgroup (read every scan) and scores. */
+const PROCESS_FILES = ["cgroup", "oom_score", "oom_score_adj"] as const;
+
+/** The paths of {@link PROCESS_FILES}, built once per process (a kept string keeps its hash). */
+type ProcessPaths = Record<typeof PROCESS_FILES[number], string>;
+
+function processPaths(dir: string): ProcessPaths {
+  return {
+    cgroup: `${dir}/cgroup`,
+    oom_score: `${dir}/oom_score`,
+    oom_score_adj: `${dir}/oom_score_adj`,
+  };
+}
+
+/**
+ * What rarely changes about a process, kept between scans per pid with the start time it was
+ * read under. A kept descriptor of its cgroup file is re-read every scan (its cgroup moves, and
+ * a read fails with ESRCH once the process is gone, even when its pid is reused); without one
+ * (past the budget, or a fixture tree) its stat file is read to tell it is the same process.
+ */
+interface KnownProcess {
+  startTime: number;
+  paths: ProcessPaths;
+  /** The raw command line; "" for kernel threads and zombies. */
+  raw: string;
+  cmdline: string;
+  firstArg: string;
+  /** When the command line was last read, and how many scans have read it. */
+  cmdlineReadAt: number;
+  cmdlineReads: number;
+  /** The cgroup file as last read (undefined: unreadable), and what it says: parsed again only
+   * when it changes. */
+  cgroupText: string | undefined;
+  /** The scan that last read the cgroup file. */
+  cgroupReadIn: number;
+  /** The memory cgroup directory its figures were last read from. */
+  memoryDir: string | undefined;
+  cgroups: ProcCgroup | undefined;
+}
 
 /** The memory figures of one cgroup, shared by its processes within a scan; NaN: unreadable. */
 interface MemoryReading {
@@ -115,6 +170,8 @@ class ScanCache {
   readonly memory = new Map<string, MemoryReading>();
   readonly limits = new Map<string, LimitReading>();
   readonly pressure = new Map<string, PressureReading>();
+  /** The pids in each cgroup directory's `cgroup.procs`; undefined where it cannot be read. */
+  readonly procs = new Map<string, ReadonlySet<number> | undefined>();
   readonly #states = new Map<string, PathState>();
 
   /** {@link pathState}, asked once per path and scan. */
@@ -154,13 +211,22 @@ function readParsed<T>(
   return parsed(path, () => parse(readKernelFile(path)), problems);
 }
 
-/** Reads a file that may legitimately be absent. */
-function readIfExists(path: string): string | undefined {
+/** The pids of a `cgroup.procs` text: one a line. */
+function parsePids(text: string): Set<number> {
+  const pids = new Set<number>();
+  for (const line of text.split("\n")) if (line !== "") pids.add(Number(line));
+  return pids;
+}
+
+/**
+ * Whether `procfs` is a procfs of our own pid namespace: its `self` names our pid. A fixture tree
+ * or another namespace's procfs (our pid there, if any, differs) gives false.
+ */
+function isOwnNamespace(procfs: string): boolean {
   try {
-    return readKernelFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw err;
+    return Deno.readLinkSync(`${procfs}/self`) === String(Deno.pid);
+  } catch {
+    return false;
   }
 }
 
@@ -182,6 +248,15 @@ const UNREADABLE_MEMORY = {
   scope: "own",
   problems: [],
 } as const satisfies MemoryReading;
+
+/** The pressure of a scan that does not read it: every figure NaN, from nowhere. */
+const UNREAD_PRESSURE: PressureReading = Object.freeze({
+  source: "",
+  note: "",
+  variables: UNREAD_VARIABLES,
+  found: false,
+  problems: [],
+});
 
 /** How to see the limits above a container, where this view cannot. */
 const OWN_SCOPE_HINT = "for the effective limit, run oomhero in the host view (a DaemonSet with " +
@@ -261,6 +336,22 @@ export class Collector {
   #ownScopeLogged = false;
   /** Whether the "pressure is system-wide" line was logged: once too. */
   #systemPressureLogged = false;
+  /** The kernel files kept open between scans. */
+  readonly #files: KeptFiles;
+  /** Processes seen in earlier scans, by pid. */
+  readonly #known = new Map<number, KnownProcess>();
+  /**
+   * The pids of the last listing of procfs, and the last pid allocated in our pid namespace
+   * then (`/proc/loadavg`); undefined where that cannot tell (another namespace, a fixture).
+   */
+  #listed: { pids: number[]; lastPid: number | undefined } | undefined;
+  /** Whether no pid has been allocated since the last listing, this scan: see {@link scan}. */
+  #pidsStill = false;
+  /** Whether procfs is of our own pid namespace, so its loadavg's last pid is of its pids. */
+  readonly #ownNamespace: boolean;
+  readonly #now: () => number;
+  /** Counts scans (and collects), so a process's cgroup file is read once in each. */
+  #scanNumber = 0;
 
   /** Throws a {@link UsageError} when procfs or cgroupfs is not mounted where given. */
   constructor(options: CollectorOptions) {
@@ -269,6 +360,9 @@ export class Collector {
     this.#log = options.log;
     this.#selfPid = options.selfPid ?? Deno.pid;
     this.#warnings = new ProcessWarnings(options.log);
+    this.#now = options.now ?? (() => performance.now());
+    this.#files = new KeptFiles(options.keptFiles ?? KEPT_FILES_CAP);
+    this.#ownNamespace = isOwnNamespace(this.#procfs);
     try {
       Deno.statSync(`${this.#procfs}/self/stat`);
     } catch {
@@ -371,20 +465,28 @@ export class Collector {
   /**
    * Samples every process in procfs whose command line `watched` accepts, except kernel threads,
    * processes that exit meanwhile and oomhero itself. Problems are logged once per process and
-   * reason. A process `watched` rejects costs two reads (stat and cmdline) and is never warned
-   * about: with `--include java` on a node, the other processes are none of oomhero's business.
+   * reason. A process `watched` rejects costs three reads when it appears (then see
+   * {@link Collector.#identify}) and is never warned about: with `--include java` on a node, the other processes are none of oomhero's business.
    */
-  scan(watched: (cmdline: string, pid: number) => boolean = watchAll): ProcessSample[] {
+  scan(
+    watched: (cmdline: string, pid: number) => boolean = watchAll,
+    needs: Readonly<Needs> = ALL_NEEDS,
+  ): ProcessSample[] {
     this.#redetectIfSuspect();
+    this.#scanNumber++;
     const cache = new ScanCache();
     const live = new Map<number, number | undefined>();
     const samples: ProcessSample[] = [];
     for (const pid of this.#pids()) {
       if (pid === this.#selfPid) continue;
-      const sample = this.#sample(pid, cache, live, watched);
+      const sample = this.#sample(pid, cache, live, watched, needs);
       if (sample !== undefined) samples.push(sample);
     }
     this.#warnings.retain(live);
+    for (const [pid, known] of this.#known) {
+      if (live.get(pid) !== known.startTime) this.#forget(pid);
+    }
+    this.#files.endScan();
     for (const key of this.#mounts.keys()) {
       const [pid, startTime] = key.split(":").map(Number);
       if (live.get(pid) !== startTime) this.#mounts.delete(key);
@@ -395,7 +497,15 @@ export class Collector {
   /** Samples one process; undefined when it does not exist or is a kernel thread. */
   collect(pid: number): ProcessSample | undefined {
     this.#redetectIfSuspect();
-    return this.#sample(pid, new ScanCache(), new Map(), watchAll);
+    this.#scanNumber++;
+    // One pid, not a listing: who it is must be read.
+    this.#pidsStill = false;
+    return this.#sample(pid, new ScanCache(), new Map(), watchAll, ALL_NEEDS);
+  }
+
+  /** How many kernel files are kept open between scans. */
+  get keptFiles(): number {
+    return this.#files.size;
   }
 
   /** The start time of `pid` now (field 22 of its stat), undefined when it is gone. */
@@ -463,12 +573,41 @@ export class Collector {
     this.#mounts.clear();
   }
 
+  /**
+   * The pids in procfs. Listing procfs is the dearest part of a scan of a few processes; while no
+   * pid has been allocated since the last listing (loadavg's last pid: it moves with every
+   * process and thread created in our namespace and those below), no process can have appeared
+   * and no pid been reused, so the last listing stands, less the processes found gone.
+   */
   #pids(): number[] {
+    const lastPid = this.#lastPid();
+    this.#pidsStill = lastPid !== undefined && this.#listed?.lastPid === lastPid;
+    if (this.#pidsStill) return this.#listed!.pids;
     const pids: number[] = [];
     for (const entry of Deno.readDirSync(this.#procfs)) {
       if (entry.isDirectory && /^\d+$/.test(entry.name)) pids.push(Number(entry.name));
     }
-    return pids.sort((a, b) => a - b);
+    pids.sort((a, b) => a - b);
+    this.#listed = { pids, lastPid };
+    return pids;
+  }
+
+  /** The last pid allocated in our namespace; undefined when procfs is not of it. */
+  #lastPid(): number | undefined {
+    if (!this.#ownNamespace) return undefined;
+    try {
+      // `0.57 0.31 0.22 2/1207 12345`: the last field.
+      const text = this.#files.read(`${this.#procfs}/loadavg`);
+      const lastPid = Number(text.slice(text.lastIndexOf(" ") + 1));
+      return Number.isInteger(lastPid) ? lastPid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Makes the next scan list procfs again: a process in the last listing is gone. */
+  #relist(): void {
+    if (this.#listed !== undefined) this.#listed.lastPid = undefined;
   }
 
   /** Samples one process; records its start time in `live` so its warnings are kept. */
@@ -477,36 +616,44 @@ export class Collector {
     cache: ScanCache,
     live: Map<number, number | undefined>,
     watched: (cmdline: string, pid: number) => boolean,
+    needs: Readonly<Needs>,
   ): ProcessSample | undefined {
-    const statPath = `${this.#procfs}/${pid}/stat`;
-    let stat: string;
-    try {
-      stat = readKernelFile(statPath);
-    } catch (err) {
-      // A process that is gone takes its files with it (NotFound, or ESRCH while it exits).
-      if (!(err instanceof Deno.errors.PermissionDenied)) {
-        this.#log.debug("process vanished", { pid });
-        return undefined;
+    const known = this.#identify(pid, live);
+    if (known === undefined) return undefined;
+    live.set(pid, known.startTime);
+    // Kernel threads (and zombies) have no command line and no memory of their own.
+    if (known.raw === "" || !watched(known.cmdline, pid)) return undefined;
+    // Watched: its cgroup is read every scan, a move shows at once, and an exit too.
+    if (known.cgroupReadIn !== this.#scanNumber && !this.#stillIn(known, pid, cache, needs)) {
+      const before = known.cgroupText;
+      try {
+        this.#setCgroupText(known, this.#files.readProcessFile(known.paths.cgroup));
+        known.cgroupReadIn = this.#scanNumber;
+        // Moved, or exiting (a zombie leaves its cgroups): its command line says which.
+        if (known.cgroupText !== before) {
+          this.#readCmdline(known, `${this.#procfs}/${pid}`);
+          if (known.raw === "" || !watched(known.cmdline, pid)) return undefined;
+        }
+      } catch {
+        if (this.readStartTime(pid) !== known.startTime) {
+          this.#log.debug("process vanished", { pid });
+          this.#forget(pid);
+          this.#relist();
+          return undefined;
+        }
+        // Unreadable but there: read by path and reported below.
+        this.#setCgroupText(known, undefined);
       }
-      live.set(pid, undefined);
-      this.#warnings.warn(pid, undefined, describe(statPath, err));
-      return undefined;
     }
-    let startTime: number;
-    try {
-      startTime = parseStatStartTime(stat);
-    } catch (err) {
-      live.set(pid, undefined);
-      this.#warnings.warn(pid, undefined, describe(statPath, err));
-      return undefined;
-    }
-    live.set(pid, startTime);
+    const { startTime } = known;
     const problems: string[] = [];
-    const sample = this.#read(pid, startTime, cache, problems, watched);
+    const sample = this.#read(pid, known, cache, problems, needs);
     if (problems.length === 0) return sample;
     // A process that exits mid-read takes its files, and maybe its cgroup, with it: not a problem.
     if (this.readStartTime(pid) !== startTime) {
       this.#log.debug("process vanished", { pid });
+      this.#forget(pid);
+      this.#relist();
       return undefined;
     }
     // One moved to another cgroup mid-read may find the old one removed: read it next scan.
@@ -520,6 +667,164 @@ export class Collector {
     return sample;
   }
 
+  /**
+   * The process at `pid` as known from earlier scans, its cgroup file read again; or found
+   * afresh when it is new, gone or its pid reused. Undefined when it is gone or its stat cannot
+   * be read (then warned about, as that pid without a start time).
+   */
+  #identify(pid: number, live: Map<number, number | undefined>): KnownProcess | undefined {
+    const dir = `${this.#procfs}/${pid}`;
+    const known = this.#known.get(pid);
+    if (known !== undefined && this.#pidsStill) {
+      // No pid allocated since it was identified: the same process, or gone (then its cgroup
+      // file, read if it is watched, fails, or its next command line read does).
+      try {
+        if (this.#cmdlineDue(known)) this.#readCmdline(known, dir);
+        return known;
+      } catch {
+        this.#forget(pid);
+        this.#relist();
+        return undefined;
+      }
+    }
+    if (known !== undefined) {
+      const kept = this.#files.has(known.paths.cgroup);
+      if (kept || this.readStartTime(pid) === known.startTime) {
+        try {
+          this.#setCgroupText(known, this.#files.readProcessFile(known.paths.cgroup));
+          known.cgroupReadIn = this.#scanNumber;
+          if (this.#cmdlineDue(known)) this.#readCmdline(known, dir);
+          return known;
+        } catch {
+          // Gone (ESRCH through the kept descriptor), or its pid reused: found afresh below.
+        }
+      }
+      this.#forget(pid);
+    }
+    // The cgroup file is opened before the stat is read: a kept descriptor is then never of a
+    // process younger than the start time it is filed under.
+    const paths = processPaths(dir);
+    let cgroupReadIn = -1;
+    let cgroupText: string | undefined;
+    try {
+      cgroupText = this.#files.readProcessFile(paths.cgroup);
+      cgroupReadIn = this.#scanNumber;
+    } catch {
+      // Read again, and reported, when a scan watches the process.
+    }
+    const statPath = `${dir}/stat`;
+    let stat: string;
+    try {
+      stat = readKernelFile(statPath);
+    } catch (err) {
+      this.#files.closeAll(Object.values(paths));
+      // A process that is gone takes its files with it (NotFound, or ESRCH while it exits).
+      if (!(err instanceof Deno.errors.PermissionDenied)) {
+        this.#log.debug("process vanished", { pid });
+        this.#relist();
+        return undefined;
+      }
+      live.set(pid, undefined);
+      this.#warnings.warn(pid, undefined, describe(statPath, err));
+      return undefined;
+    }
+    let startTime: number;
+    try {
+      startTime = parseStatStartTime(stat);
+    } catch (err) {
+      this.#files.closeAll(Object.values(paths));
+      live.set(pid, undefined);
+      this.#warnings.warn(pid, undefined, describe(statPath, err));
+      return undefined;
+    }
+    const found: KnownProcess = {
+      startTime,
+      paths,
+      raw: "",
+      cmdline: "",
+      firstArg: "",
+      cmdlineReadAt: 0,
+      cmdlineReads: 0,
+      cgroupText: undefined,
+      cgroups: undefined,
+      cgroupReadIn,
+      memoryDir: undefined,
+    };
+    try {
+      this.#readCmdline(found, dir);
+    } catch (err) {
+      this.#files.closeAll(Object.values(paths));
+      live.set(pid, startTime);
+      this.#warnings.warn(pid, startTime, describe(`${dir}/cmdline`, err));
+      return undefined;
+    }
+    this.#setCgroupText(found, cgroupText);
+    this.#known.set(pid, found);
+    return found;
+  }
+
+  /**
+   * Whether a known process is where its figures were last read from, as that memory cgroup's
+   * `cgroup.procs` says (read once per cgroup and scan): one read for all the processes of a
+   * cgroup instead of each one's cgroup file, which the kernel renders for every hierarchy. Only
+   * while no pid has been allocated (the pid in the list is the same process), and where the
+   * memory cgroup tells all (cgroup v2's one tree, or no pressure read from v1's second tree).
+   */
+  #stillIn(known: KnownProcess, pid: number, cache: ScanCache, needs: Readonly<Needs>): boolean {
+    const dir = known.memoryDir;
+    if (!this.#pidsStill || dir === undefined) return false;
+    if (needs.pressure && layoutVersion(this.#layout) === 1) return false;
+    let procs = cache.procs.get(dir);
+    if (!cache.procs.has(dir)) {
+      const path = `${dir}/cgroup.procs`;
+      try {
+        // v1 keeps an open cgroup.procs' list of pids and hands it out again while it is read
+        // often: only a fresh open lists them as they are now. v2 lists afresh from offset 0.
+        procs = parsePids(
+          layoutVersion(this.#layout) === 1 ? readKernelFile(path) : this.#files.read(path),
+        );
+      } catch {
+        procs = undefined;
+      }
+      cache.procs.set(dir, procs);
+    }
+    return procs?.has(pid) === true;
+  }
+
+  /** Whether the command line of a known process is due to be read again. */
+  #cmdlineDue(known: KnownProcess): boolean {
+    return known.cmdlineReads < CMDLINE_SETTLE_SCANS ||
+      this.#now() - known.cmdlineReadAt >= CMDLINE_RECHECK_MS;
+  }
+
+  /** Reads the command line into `known`; throws what the read throws. */
+  #readCmdline(known: KnownProcess, dir: string): void {
+    // Read by path: a kept descriptor would not see an exec's new command line any sooner.
+    const raw = readKernelFile(`${dir}/cmdline`, CMDLINE_LIMIT);
+    known.cmdlineReadAt = this.#now();
+    known.cmdlineReads++;
+    if (raw === known.raw) return;
+    known.raw = raw;
+    ({ cmdline: known.cmdline, firstArg: known.firstArg } = raw === ""
+      ? { cmdline: "", firstArg: "" }
+      : parseCmdline(raw));
+  }
+
+  /** Files the cgroup file's text, parsed again only when it changed. */
+  #setCgroupText(known: KnownProcess, text: string | undefined): void {
+    if (text === known.cgroupText) return;
+    known.cgroupText = text;
+    known.cgroups = undefined;
+  }
+
+  /** Forgets a process and closes its kept files. */
+  #forget(pid: number): void {
+    const known = this.#known.get(pid);
+    if (known === undefined) return;
+    this.#known.delete(pid);
+    this.#files.closeAll(Object.values(known.paths));
+  }
+
   /** The memory cgroup path of `pid` now, as {@link CgroupSource} `path` holds it. */
   #cgroupPath(pid: number, version: 1 | 2): string | undefined {
     try {
@@ -531,35 +836,57 @@ export class Collector {
   }
 
   /**
-   * Reads everything but the stat file; undefined for kernel threads, unwatched processes and
-   * unreadable basics.
+   * A process's score file, through a kept descriptor; NaN, with the cause, when unreadable.
+   * Scores keep descriptors only in the first half of the budget: the rest is for the cgroup
+   * files that tell every process apart.
+   */
+  #score(path: string, problems: string[]): number {
+    const read = () => this.#files.readProcessFile(path, undefined, this.#files.budget / 2);
+    return parsed(path, () => parseOomScore(read()), problems) ?? NaN;
+  }
+
+  /**
+   * Reads what `needs` asks for beyond the stat and command line; undefined when the cgroup
+   * file cannot be read or parsed.
    */
   #read(
     pid: number,
-    startTime: number,
+    known: KnownProcess,
     cache: ScanCache,
     problems: string[],
-    watched: (cmdline: string, pid: number) => boolean,
+    needs: Readonly<Needs>,
   ): ProcessSample | undefined {
     const dir = `${this.#procfs}/${pid}`;
-    let raw: string;
-    try {
-      raw = readKernelFile(`${dir}/cmdline`, CMDLINE_LIMIT);
-    } catch (err) {
-      problems.push(describe(`${dir}/cmdline`, err));
-      return undefined;
+    if (known.cgroups === undefined) {
+      const text = known.cgroupText;
+      known.cgroups = text === undefined
+        ? readParsed(`${dir}/cgroup`, parseProcCgroup, problems)
+        : parsed(`${dir}/cgroup`, () => parseProcCgroup(text), problems);
+      // Unreadable or garbled: parsed again next scan, whatever the text then.
+      if (known.cgroups === undefined) {
+        known.cgroupText = undefined;
+        return undefined;
+      }
     }
-    // Kernel threads (and zombies) have no command line and no memory of their own.
-    if (raw === "") return undefined;
-    const { cmdline, firstArg } = parseCmdline(raw);
-    if (!watched(cmdline, pid)) return undefined;
-    const cgroups = readParsed(`${dir}/cgroup`, parseProcCgroup, problems);
-    if (cgroups === undefined) return undefined;
-    const oomScore = readParsed(`${dir}/oom_score`, parseOomScore, problems) ?? NaN;
-    const oomScoreAdj = readParsed(`${dir}/oom_score_adj`, parseOomScore, problems) ?? NaN;
-    const { source, variables } = this.#readCgroup(pid, startTime, cgroups, cache, problems);
+    const cgroups = known.cgroups;
+    const { startTime, cmdline, firstArg } = known;
+    const { paths } = known;
+    const oomScore = needs.oomScore ? this.#score(paths.oom_score, problems) : NaN;
+    const oomScoreAdj = needs.oomScoreAdj ? this.#score(paths.oom_score_adj, problems) : NaN;
+    const { source, variables } = this.#readCgroup(
+      pid,
+      startTime,
+      cgroups,
+      cache,
+      problems,
+      needs,
+    );
     variables.oom_score = oomScore;
     variables.oom_score_adj = oomScoreAdj;
+    // Where a later scan may check it is still (see #stillIn): read without a problem only.
+    known.memoryDir = source.memoryDir !== "" && problems.length === 0
+      ? source.memoryDir
+      : undefined;
     const sample: ProcessSample = { pid, startTime, cmdline, firstArg, source, variables };
     if (problems.length > 0) sample.unreadable = [...new Set(problems)];
     return sample;
@@ -572,6 +899,7 @@ export class Collector {
     cgroups: ProcCgroup,
     cache: ScanCache,
     problems: string[],
+    needs: Readonly<Needs>,
   ): { source: CgroupSource; variables: Variables } {
     const version = layoutVersion(this.#layout);
     const path = memoryPath(version, cgroups);
@@ -581,16 +909,20 @@ export class Collector {
       return mounts[hierarchy];
     };
     let location: HierarchyLocation | undefined;
-    if (path === undefined) {
+    if (!needs.memory) {
+      // Not read: nothing this scan looks at the memory figures (they stay NaN).
+    } else if (path === undefined) {
       problems.push(`no cgroup v${version} memory line in ${this.#procfs}/${pid}/cgroup`);
     } else {
       location = this.#locate("memory", path, theirs("memory"), cache, problems);
     }
     const memory = location === undefined
       ? UNREADABLE_MEMORY
-      : this.#memory(location, version, cache);
+      : this.#memory(location, version, cache, needs.limitSource);
     problems.push(...memory.problems);
-    const pressure = this.#pressure(pid, cgroups.unified, theirs("unified"), cache);
+    const pressure = needs.pressure
+      ? this.#pressure(pid, cgroups.unified, theirs("unified"), cache)
+      : UNREAD_PRESSURE;
     problems.push(...pressure.problems);
     const source: CgroupSource = {
       version,
@@ -685,16 +1017,27 @@ export class Collector {
     return mounts;
   }
 
-  #memory(location: HierarchyLocation, version: CgroupVersion, cache: ScanCache): MemoryReading {
+  /**
+   * The memory figures of a cgroup, once per scan. On v1 the limit files up the tree are read
+   * only for `limitSource` (where the limit is set): memory.stat states the limit itself.
+   */
+  #memory(
+    location: HierarchyLocation,
+    version: CgroupVersion,
+    cache: ScanCache,
+    limitSource: boolean,
+  ): MemoryReading {
     const memoryDir = location.dir;
     const cached = cache.memory.get(memoryDir);
     if (cached !== undefined) return cached;
     const files = MEMORY_FILES[version];
     const problems: string[] = [];
-    const current = readParsed(`${memoryDir}/${files.current}`, parseMemoryBytes, problems) ?? NaN;
+    const currentPath = `${memoryDir}/${files.current}`;
+    const current =
+      parsed(currentPath, () => parseMemoryBytes(this.#files.read(currentPath)), problems) ?? NaN;
     if (Number.isNaN(current)) this.#layoutSuspect = true;
     const statPath = `${memoryDir}/memory.stat`;
-    const stat = readParsed(statPath, (text) => text, problems);
+    const stat = parsed(statPath, () => this.#files.read(statPath), problems);
     // Without inactive_file the working set is taken as all of usage: the cautious figure.
     const inactive = stat === undefined
       ? 0
@@ -707,7 +1050,8 @@ export class Collector {
     let limitDir = "";
     let unreadable = false;
     let top: LimitReading | undefined;
-    for (const dir of ancestors(memoryDir, location.root)) {
+    const walk = hierarchical === undefined || limitSource;
+    for (const dir of walk ? ancestors(memoryDir, location.root) : []) {
       top = this.#limit(`${dir}/${files.limit}`, cache);
       if (top.problem !== undefined) {
         unreadable = true;
@@ -722,7 +1066,8 @@ export class Collector {
     if (hierarchical !== undefined) {
       scope = "effective";
       unreadable = false;
-      if (hierarchical < limit) {
+      // Not walked: where the limit is set was not asked for ("").
+      if (walk && hierarchical < limit) {
         limitDir = `an ancestor above ${location.root} (memory.stat hierarchical_memory_limit)`;
       }
       limit = hierarchical;
@@ -745,12 +1090,22 @@ export class Collector {
     return reading;
   }
 
+  /** Reads a shared file that may legitimately be absent. */
+  #readIfExists(path: string): string | undefined {
+    try {
+      return this.#files.read(path);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return undefined;
+      throw err;
+    }
+  }
+
   #limit(path: string, cache: ScanCache): LimitReading {
     const cached = cache.limits.get(path);
     if (cached !== undefined) return cached;
     let reading: LimitReading;
     try {
-      const text = readIfExists(path);
+      const text = this.#readIfExists(path);
       reading = {
         limit: text === undefined ? Infinity : parseMemoryLimit(text),
         missing: text === undefined,
@@ -817,7 +1172,7 @@ export class Collector {
     for (const resource of PRESSURE_RESOURCES) {
       const path = file(resource);
       try {
-        const text = readIfExists(path);
+        const text = this.#readIfExists(path);
         if (text === undefined) missing.push(path);
         else pressure[resource] = parsePressure(text);
       } catch (err) {

@@ -20,6 +20,13 @@ const UNREADABLE_TREND = Object.freeze(
 /** The most samples one process's history holds, whatever the window and loop interval. */
 export const MAX_HISTORY_SAMPLES = 600;
 
+/**
+ * The least time between two kept samples (the newest aside), whatever the loop interval: a
+ * least-squares slope over 30 s is as exact from 121 points as from 301 (tests/trend_test.ts),
+ * and each process's history is 2.9 KB instead of 7.2 KB at a 100 ms interval.
+ */
+export const HISTORY_SPACING_MS = 250;
+
 /** Settings of a {@link TrendTracker}. */
 export interface TrendTrackerOptions {
   /** The span the growth rates are fitted over (`--trend-window`), milliseconds. */
@@ -88,7 +95,10 @@ function finite(value: number | undefined): number {
  * Memory: at most {@link TrendTracker.capacity} samples of 24 bytes per watched process.
  */
 export class TrendTracker {
-  /** The most samples one process's history holds: ceil(horizon / interval) + 1, at most 600. */
+  /**
+   * The most samples one process's history holds: ceil(horizon / spacing) + 1, at most 600, the
+   * spacing being the loop interval or {@link HISTORY_SPACING_MS} when that is longer.
+   */
   readonly capacity: number;
   readonly #windowMs: number;
   /** How far back the history reaches: the window, or the delta's 10 s when that is longer. */
@@ -100,7 +110,7 @@ export class TrendTracker {
     this.#windowMs = options.windowMs;
     this.#horizonMs = Math.max(options.windowMs, DELTA_SPAN_MS);
     this.capacity = Math.min(
-      Math.ceil(this.#horizonMs / options.intervalMs) + 1,
+      Math.ceil(this.#horizonMs / Math.max(options.intervalMs, HISTORY_SPACING_MS)) + 1,
       MAX_HISTORY_SAMPLES,
     );
     this.#minSpacingMs = this.#horizonMs / (this.capacity - 1);

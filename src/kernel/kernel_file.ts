@@ -19,12 +19,27 @@ const decoder = new TextDecoder();
  */
 export function readKernelFile(path: string, limit?: number): string {
   const file = Deno.openSync(path);
-  let length: number;
   try {
-    length = file.readSync(buffer.subarray(0, limit ?? KERNEL_FILE_BUFFER_BYTES)) ?? 0;
+    return readOpenKernelFile(file, path, limit, false);
   } finally {
     file.close();
   }
+}
+
+/**
+ * The text of a file kept open, read again from its start: `seekSync(0)` and one read, two
+ * system calls where opening costs three. procfs and cgroupfs render the file afresh at offset
+ * 0. A process's file of a process that is gone throws ESRCH ("No such process") even when its
+ * pid is reused (the descriptor holds the old process), a removed cgroup's throws ENODEV.
+ */
+export function readOpenKernelFile(
+  file: Deno.FsFile,
+  path: string,
+  limit?: number,
+  rewind = true,
+): string {
+  if (rewind) file.seekSync(0, Deno.SeekMode.Start);
+  const length = file.readSync(buffer.subarray(0, limit ?? KERNEL_FILE_BUFFER_BYTES)) ?? 0;
   // Longer than the buffer and wanted whole: rare enough to read it again the ordinary way.
   if (limit === undefined && length === KERNEL_FILE_BUFFER_BYTES) {
     return Deno.readTextFileSync(path);

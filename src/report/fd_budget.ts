@@ -1,10 +1,12 @@
 /**
- * How many connections the metrics server may hold: a share of oomhero's open-file limit, so that
- * HTTP clients can never take the descriptors the scans need for /proc and cgroupfs.
+ * How oomhero's open-file limit is shared: a quarter at most for the metrics server's
+ * connections, so HTTP clients can never take the descriptors the scans need for /proc and
+ * cgroupfs, and half at most for the kernel files the scans keep open (src/kernel/kept_files.ts).
  * @module
  */
 import { readKernelFile } from "../kernel/kernel_file.ts";
 import { quote } from "../kernel/kernel_text.ts";
+import { KEPT_FILES_CAP } from "../kernel/kept_files.ts";
 
 /** Most connections held at once, whatever the limit: scrapers and probes need a handful. */
 export const CONNECTION_CAP = 64;
@@ -27,6 +29,18 @@ export function parseOpenFilesLimit(text: string): number | undefined {
   const m = /^Max open files +(\d{1,15}|unlimited) +(?:\d+|unlimited) +files *$/.exec(line);
   if (m === null) throw new Error(`garbled "Max open files" line: ${quote(line)}`);
   return m[1] === "unlimited" ? undefined : Number(m[1]);
+}
+
+/** At most this share of the open-file limit is kept open between scans. */
+const KEPT_SHARE = 1 / 2;
+
+/**
+ * How many kernel files the scans may keep open for an open-file soft limit: half of it, at most
+ * {@link KEPT_FILES_CAP}; the full cap when it is unknown or unlimited.
+ */
+export function keptFilesBudget(openFilesLimit: number | undefined): number {
+  if (openFilesLimit === undefined) return KEPT_FILES_CAP;
+  return Math.max(0, Math.min(KEPT_FILES_CAP, Math.floor(openFilesLimit * KEPT_SHARE)));
 }
 
 /**

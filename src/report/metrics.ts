@@ -14,8 +14,18 @@ import {
   Registry,
 } from "prom-client";
 import { parseKubernetesIds } from "../kernel/kubernetes.ts";
+import type { Needs } from "../collect/needs.ts";
 import type { ProcessSample } from "../collect/sample.ts";
+import { NO_TREND } from "../collect/trend.ts";
 import { pressureVariable } from "../collect/variables.ts";
+import {
+  escapeLabelValue,
+  type FamilyLine,
+  familyLine,
+  type FamilySeries,
+  type FamilySource,
+  ProcessFamily,
+} from "./process_family.ts";
 import {
   PRESSURE_RESOURCES,
   PRESSURE_SEVERITIES,
@@ -105,12 +115,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Labels of the per-process gauges: the original tool's `pid` and `cmdline`, plus `pod_uid` and
- * `container_id` only on series whose cgroup path names a Kubernetes pod and container.
+ * `container_id` only on series whose cgroup path names a Kubernetes pod and container (the
+ * pressure gauges add `severity_level` and `severity_window`).
  */
-const PROCESS_LABELS = ["pid", "cmdline", "pod_uid", "container_id"] as const;
-/** Labels of the pressure gauges. */
-const PRESSURE_LABELS = [...PROCESS_LABELS, "severity_level", "severity_window"] as const;
-
 type ProcessLabels =
   & Record<"pid" | "cmdline", string>
   & Partial<Record<"pod_uid" | "container_id", string>>;
@@ -118,29 +125,58 @@ type ProcessLabels =
 /** One (pid, cmdline) series set, the last sample a scan saw of it, and when. */
 interface TrackedSeries {
   labels: ProcessLabels;
+  /** The labels as the text exposition writes them, `pid="1",cmdline="java"`. */
+  labelText: string;
   /** The value of each per-process series, in the order of `Metrics.#seriesVariables`. */
   values: Float64Array;
   lastSeen: number;
 }
 
+/** The labels a pressure series adds, in the order of a pressure family's 8 figures. */
+type PressureLabels = { severity_level: string; severity_window: string };
+const PRESSURE_LABEL_SETS: readonly PressureLabels[] = PRESSURE_SEVERITIES.flatMap((
+  severity_level,
+) => PRESSURE_WINDOWS.map((severity_window) => ({ severity_level, severity_window })));
+/** The same as the text exposition writes them after the process's labels. */
+const PRESSURE_LABEL_TEXTS: readonly string[] = PRESSURE_LABEL_SETS.map((l) =>
+  `,severity_level="${l.severity_level}",severity_window="${l.severity_window}"`
+);
+
+/** `pid="1",cmdline="java"`: the labels in their order, values escaped. */
+function labelText(labels: ProcessLabels): string {
+  return Object.entries(labels).map(([name, value]) => `${name}="${escapeLabelValue(value)}"`)
+    .join(",");
+}
+
+/** The variables computed from the scans' history, not read: a scrape's read leaves them be. */
+const TREND_VARIABLES: ReadonlySet<string> = new Set(Object.keys(NO_TREND));
+
 /** Prometheus metrics of the watched processes and of oomhero, in a registry of their own. */
 export class Metrics {
   /** The registry every metric is in (not prom-client's global one). */
   readonly registry: Registry = new Registry();
+  /**
+   * What every scan must read for the metrics: the memory figures, whose history the growth
+   * gauges show. The rest is read when scraped ({@link Metrics.beforeScrape}).
+   */
+  readonly scanNeeds: Readonly<Needs> = Object.freeze({
+    oomScore: false,
+    oomScoreAdj: false,
+    memory: true,
+    pressure: false,
+    limitSource: false,
+  });
 
   readonly #idleTimeoutMs: number;
   readonly #now: () => number;
   readonly #cmdlineLabel: CmdlineLabel;
-  /** Per-process gauges and the variable each shows. */
-  readonly #processGauges: ReadonlyArray<readonly [Gauge<typeof PROCESS_LABELS[number]>, string]>;
-  readonly #pressureGauges: ReadonlyArray<
-    readonly [Gauge<typeof PRESSURE_LABELS[number]>, PressureResource]
-  >;
   readonly #tracked = new Map<string, TrackedSeries>();
-  /** Whether a scan came since the per-process gauges were last set. */
-  #unpublished = false;
-  /** The variable each per-process series shows, in the order `#publish` sets them. */
+  /** The series a scan last saw of each pid. */
+  readonly #lastOfPid = new Map<number, TrackedSeries>();
+  /** The variable each per-process series shows: the gauges', then each pressure gauge's 8. */
   readonly #seriesVariables: readonly string[];
+  /** Called before a scrape renders: reads the figures only the metrics need. */
+  #beforeScrape: (() => void) | undefined;
   readonly #signals: Counter<"severity" | "signal" | "result">;
   readonly #scans: Counter;
   readonly #scanDuration: Histogram;
@@ -155,81 +191,72 @@ export class Metrics {
     this.#now = options.now ?? (() => performance.now());
     this.#cmdlineLabel = options.cmdlineLabel ?? "first-arg";
     const registers = [this.registry];
-    // The per-process gauges are set when a scrape reads them, not on every scan: scans come ten
-    // times a second, scrapes every few seconds, and setting 31 labelled gauges per process
-    // was a sixth of the CPU oomhero spent.
-    const collect = () => this.#publish();
 
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: MAX_TIMER_MS });
     for (const metric of this.registry.getMetricsAsArray()) {
       if (!DEFAULT_METRICS_KEPT.has(metric.name)) this.registry.removeSingleMetric(metric.name);
     }
 
-    const processGauge = (name: string, help: string, variable: string) =>
-      [
-        new Gauge({ name, help, labelNames: PROCESS_LABELS, registers, collect }),
-        variable,
-      ] as const;
-    this.#processGauges = [
-      processGauge(
-        "memory_usage",
-        "Memory charged to the process's cgroup, percent of its limit (0 when unlimited).",
-        "memory_usage",
-      ),
-      processGauge(
-        "oom_score",
-        "The kernel's OOM score of the process, adjustment included.",
-        "oom_score",
-      ),
-      processGauge(
-        "memory_current_bytes",
-        "Memory charged to the process's cgroup.",
-        "memory_current",
-      ),
-      processGauge(
-        "memory_max_bytes",
-        "Smallest memory limit of the process's cgroup and its ancestors (0 when unlimited).",
-        "memory_max",
-      ),
-      processGauge(
-        "memory_working_set_bytes",
-        "Memory charged to the process's cgroup minus inactive page cache.",
-        "memory_working_set",
-      ),
-      processGauge(
-        "memory_growth_rate_bytes_per_second",
-        "Growth of the memory charged to the process's cgroup, least-squares slope over " +
-          "--trend-window (0 until measured).",
-        "memory_growth_rate",
-      ),
-      processGauge(
-        "memory_seconds_to_limit",
-        "Seconds until the process's cgroup reaches its limit at the current growth rate " +
-          "(1e9 when not growing, unlimited or not measured).",
-        "memory_seconds_to_limit",
-      ),
-    ];
-    this.#pressureGauges = PRESSURE_RESOURCES.map((resource) =>
-      [
-        new Gauge({
-          name: `${resource}_pressure`,
-          help: `Pressure stall information on ${resource} of the process's cgroup: ` +
-            "percent of time stalled (avg windows) or microseconds stalled (total).",
-          labelNames: PRESSURE_LABELS,
-          registers,
-          collect,
-        }),
-        resource,
-      ] as const
+    // The per-process families render from the tracked numbers when a scrape reads them: no
+    // labelled series is kept between scrapes (prom-client's cost 175 B each, 31 per process).
+    const variables: string[] = [];
+    const processFamily = (name: string, help: string, variable: string) => {
+      const index = variables.push(variable) - 1;
+      new ProcessFamily(this.registry, name, help, this.#source(name, index, undefined));
+    };
+    processFamily(
+      "memory_usage",
+      "Memory charged to the process's cgroup, percent of its limit (0 when unlimited).",
+      "memory_usage",
     );
-    this.#seriesVariables = [
-      ...this.#processGauges.map(([, variable]) => variable),
-      ...this.#pressureGauges.flatMap(([, resource]) =>
-        PRESSURE_SEVERITIES.flatMap((severity) =>
-          PRESSURE_WINDOWS.map((window) => pressureVariable(resource, severity, window))
-        )
-      ),
-    ];
+    processFamily(
+      "oom_score",
+      "The kernel's OOM score of the process, adjustment included.",
+      "oom_score",
+    );
+    processFamily(
+      "memory_current_bytes",
+      "Memory charged to the process's cgroup.",
+      "memory_current",
+    );
+    processFamily(
+      "memory_max_bytes",
+      "Smallest memory limit of the process's cgroup and its ancestors (0 when unlimited).",
+      "memory_max",
+    );
+    processFamily(
+      "memory_working_set_bytes",
+      "Memory charged to the process's cgroup minus inactive page cache.",
+      "memory_working_set",
+    );
+    processFamily(
+      "memory_growth_rate_bytes_per_second",
+      "Growth of the memory charged to the process's cgroup, least-squares slope over " +
+        "--trend-window (0 until measured).",
+      "memory_growth_rate",
+    );
+    processFamily(
+      "memory_seconds_to_limit",
+      "Seconds until the process's cgroup reaches its limit at the current growth rate " +
+        "(1e9 when not growing, unlimited or not measured).",
+      "memory_seconds_to_limit",
+    );
+    for (const resource of PRESSURE_RESOURCES) {
+      const first = variables.length;
+      for (const severity of PRESSURE_SEVERITIES) {
+        for (const window of PRESSURE_WINDOWS) {
+          variables.push(pressureVariable(resource, severity, window));
+        }
+      }
+      new ProcessFamily(
+        this.registry,
+        `${resource}_pressure`,
+        `Pressure stall information on ${resource} of the process's cgroup: ` +
+          "percent of time stalled (avg windows) or microseconds stalled (total).",
+        this.#source(`${resource}_pressure`, first, resource),
+      );
+    }
+    this.#seriesVariables = variables;
 
     this.#signals = new Counter({
       name: "oomhero_signals_total",
@@ -278,15 +305,21 @@ export class Metrics {
   observeScan(samples: readonly ProcessSample[], durationSeconds: number): void {
     const now = this.#now();
     for (const sample of samples) {
-      const labels: ProcessLabels = { pid: String(sample.pid), cmdline: this.#cmdline(sample) };
-      const key = `${labels.pid} ${labels.cmdline}`;
-      let tracked = this.#tracked.get(key);
-      if (tracked === undefined) {
-        const values = new Float64Array(this.#seriesVariables.length);
-        const ids = parseKubernetesIds(sample.source.path);
-        if (ids) Object.assign(labels, { pod_uid: ids.podUid, container_id: ids.containerId });
-        tracked = { labels, values, lastSeen: now };
-        this.#tracked.set(key, tracked);
+      const cmdline = this.#cmdline(sample);
+      // The last series of the pid, found without building its key: the common case.
+      let tracked = this.#lastOfPid.get(sample.pid);
+      if (tracked?.labels.cmdline !== cmdline) {
+        const labels: ProcessLabels = { pid: String(sample.pid), cmdline };
+        const key = `${labels.pid} ${cmdline}`;
+        tracked = this.#tracked.get(key);
+        if (tracked === undefined) {
+          const values = new Float64Array(this.#seriesVariables.length);
+          const ids = parseKubernetesIds(sample.source.path);
+          if (ids) Object.assign(labels, { pod_uid: ids.podUid, container_id: ids.containerId });
+          tracked = { labels, labelText: labelText(labels), values, lastSeen: now };
+          this.#tracked.set(key, tracked);
+        }
+        this.#lastOfPid.set(sample.pid, tracked);
       }
       tracked.lastSeen = now;
       // Numbers only, so that a scan's samples are not kept alive until the next scrape. A
@@ -295,7 +328,6 @@ export class Metrics {
       const names = this.#seriesVariables;
       for (let i = 0; i < names.length; i++) tracked.values[i] = sample.variables[names[i]] ?? NaN;
     }
-    this.#unpublished = true;
     this.#scans.inc();
     this.#scanDuration.observe(durationSeconds);
     this.#processes.set(samples.length);
@@ -334,6 +366,7 @@ export class Metrics {
    * application/openmetrics-text, the Prometheus text format otherwise.
    */
   async render(accept: string | null): Promise<RenderedMetrics> {
+    this.#beforeScrape?.();
     // Also here, so series go idle on time even when the scan loop is stuck.
     this.#removeIdle(this.#now());
     // Always rendered as Prometheus text: prom-client's OpenMetrics mode renames counters in
@@ -355,48 +388,99 @@ export class Metrics {
     }
   }
 
-  /** Sets the per-process gauges to the last sample of every tracked series. */
-  #publish(): void {
-    if (!this.#unpublished) return;
-    this.#unpublished = false;
-    for (const { labels, values } of this.#tracked.values()) {
-      let i = 0;
-      for (const [gauge] of this.#processGauges) show(gauge, labels, values[i++]);
-      for (const [gauge] of this.#pressureGauges) {
-        for (const severity_level of PRESSURE_SEVERITIES) {
-          for (const severity_window of PRESSURE_WINDOWS) {
-            show(gauge, { ...labels, severity_level, severity_window }, values[i++]);
-          }
-        }
+  /**
+   * Has `refresh` called before every scrape renders, so it can read the figures that only the
+   * metrics show (and pass them to {@link Metrics.observeFigures}).
+   */
+  beforeScrape(refresh: () => void): void {
+    this.#beforeScrape = refresh;
+  }
+
+  /**
+   * Updates the figures of the tracked series from samples read for a scrape, without counting
+   * a scan or marking anything seen: a process no scan saw is not added.
+   */
+  observeFigures(samples: readonly ProcessSample[]): void {
+    for (const sample of samples) {
+      const tracked = this.#tracked.get(`${sample.pid} ${this.#cmdline(sample)}`);
+      if (tracked === undefined) continue;
+      const names = this.#seriesVariables;
+      for (let i = 0; i < names.length; i++) {
+        if (!TREND_VARIABLES.has(names[i])) tracked.values[i] = sample.variables[names[i]] ?? NaN;
       }
     }
   }
 
-  /** Removes every label set of the series unseen for longer than the idle timeout. */
+  /**
+   * How one per-process family is built when scraped: figure `index` of every tracked process,
+   * or the 8 of a pressure family from `index` on. An unreadable figure (NaN) is left out:
+   * absent, never a made-up 0.
+   */
+  #source(name: string, index: number, pressure: PressureResource | undefined): FamilySource {
+    return {
+      series: () => {
+        const out: FamilySeries[] = [];
+        this.#each(index, pressure, (tracked, window, value) => {
+          const labels = window === undefined ? tracked.labels : { ...tracked.labels, ...window };
+          out.push({ labels, value });
+        });
+        return out;
+      },
+      lines: () => this.#lines(name, index, pressure),
+    };
+  }
+
+  /**
+   * The text lines of a family, one at a time in one reused object: at 5,000 processes a scrape
+   * has 155,000, and an array of them alongside the text would pass a 64 MiB heap.
+   */
+  *#lines(
+    name: string,
+    index: number,
+    pressure: PressureResource | undefined,
+  ): Generator<FamilyLine> {
+    const line = familyLine("", 0);
+    for (const tracked of this.#tracked.values()) {
+      const count = pressure === undefined ? 1 : PRESSURE_LABEL_TEXTS.length;
+      for (let i = 0; i < count; i++) {
+        const value = tracked.values[index + i];
+        if (Number.isNaN(value)) continue;
+        const window = pressure === undefined ? "" : PRESSURE_LABEL_TEXTS[i];
+        line.metricName = `${name}{${tracked.labelText}${window}}`;
+        line.value = value;
+        yield line;
+      }
+    }
+  }
+
+  /** Calls `visit` with every readable value of a family, and its pressure labels if any. */
+  #each(
+    index: number,
+    pressure: PressureResource | undefined,
+    visit: (tracked: TrackedSeries, window: PressureLabels | undefined, value: number) => void,
+  ): void {
+    for (const tracked of this.#tracked.values()) {
+      if (pressure === undefined) {
+        const value = tracked.values[index];
+        if (!Number.isNaN(value)) visit(tracked, undefined, value);
+        continue;
+      }
+      for (let i = 0; i < PRESSURE_LABEL_SETS.length; i++) {
+        const value = tracked.values[index + i];
+        if (!Number.isNaN(value)) visit(tracked, PRESSURE_LABEL_SETS[i], value);
+      }
+    }
+  }
+
+  /** Forgets the series unseen for longer than the idle timeout. */
   #removeIdle(now: number): void {
     for (const [key, series] of this.#tracked) {
       if (now - series.lastSeen <= this.#idleTimeoutMs) continue;
-      for (const [gauge] of this.#processGauges) gauge.remove(series.labels);
-      for (const [gauge] of this.#pressureGauges) {
-        for (const severity_level of PRESSURE_SEVERITIES) {
-          for (const severity_window of PRESSURE_WINDOWS) {
-            gauge.remove({ ...series.labels, severity_level, severity_window });
-          }
-        }
-      }
       this.#tracked.delete(key);
+      const pid = Number(series.labels.pid);
+      if (this.#lastOfPid.get(pid) === series) this.#lastOfPid.delete(pid);
     }
   }
-}
-
-/** Sets a series, or removes it for an unreadable figure (NaN): absent, never a made-up 0. */
-function show<T extends string>(
-  gauge: Gauge<T>,
-  labels: Partial<Record<T, string>>,
-  value: number,
-): void {
-  if (Number.isNaN(value)) gauge.remove(labels);
-  else gauge.set(labels, value);
 }
 
 /**

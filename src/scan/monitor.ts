@@ -1,6 +1,8 @@
 /**
  * The scan loop: collect → trends → evaluate → signal and report, every loop interval, never
  * overlapping.
+ * Over 400 lines: the loop, its alert bookkeeping and the scrape-time read of what scans leave
+ * out (`refresh`) share one state: the filter, the needs, the cooldowns and the trends.
  * @module
  */
 import { CooldownTable } from "../act/cooldown.ts";
@@ -25,14 +27,26 @@ import { WEBHOOK_SIGNAL, type WebhookNotifier } from "../act/webhook.ts";
 import { DEFAULT_TREND_WINDOW_MS } from "../collect/trend.ts";
 import { TrendTracker } from "../collect/trend_tracker.ts";
 import { NothingToWatch } from "./nothing_to_watch.ts";
+import {
+  EVERY_FIGURE,
+  type Needs,
+  needsEveryFigure,
+  needsOf,
+  NO_NEEDS,
+  unionNeeds,
+} from "../collect/needs.ts";
 
 /** Where samples come from: the collector, or a fake in tests. */
 export interface ProcessSource {
   /**
-   * Every visible process whose command line `watched` accepts, once; `watched` is asked about
-   * every process but oomhero and kernel threads.
+   * Every visible process whose command line `watched` accepts, once, with the figures `needs`
+   * asks for (the others NaN); `watched` is asked about every process but oomhero and kernel
+   * threads.
    */
-  scan(watched: (cmdline: string, pid: number) => boolean): ProcessSample[];
+  scan(
+    watched: (cmdline: string, pid: number) => boolean,
+    needs: Readonly<Needs>,
+  ): ProcessSample[];
   /** Current start time of a pid, undefined when it is gone. */
   readStartTime(pid: number): number | undefined;
   /** The signal masks of a pid's `status`, read before a signal is sent; throws when unreadable. */
@@ -49,6 +63,13 @@ export interface ScanObserver {
   countError(reason: string): void;
   /** After a signal was withheld from a process that does not handle it. */
   countWithheld(severity: Severity, signal: string, reason: WithheldReason): void;
+  /**
+   * The files every scan must read for this observer (the metrics: the memory figures, whose
+   * history the growth gauges show); every file when not given.
+   */
+  readonly scanNeeds?: Readonly<Needs>;
+  /** The figures of the watched processes read in full for it, by {@link Monitor.refresh}. */
+  observeFigures?(samples: readonly ProcessSample[]): void;
 }
 
 /** The monitor's settings. */
@@ -135,6 +156,8 @@ export class Monitor {
   readonly #nothingToWatch: NothingToWatch;
   /** The pids of oomhero's ancestors: processes of its own, not ones to watch. */
   readonly #ancestorPids: ReadonlySet<number>;
+  /** What a scan reads: what the expressions, the webhook and the observer look at. */
+  readonly #needs: Readonly<Needs>;
   /** Failures already logged at warn, per process and reason, so a retry loop is quiet. */
   readonly #reportedFailures = new Set<string>();
   #lastScanEnd: number | undefined;
@@ -173,12 +196,39 @@ export class Monitor {
       startMs: this.#rateWindowStart,
       afterMs: deps.nothingToWatchAfterMs,
     });
+    // A webhook body carries every variable.
+    this.#needs = deps.webhook !== undefined ? EVERY_FIGURE : unionNeeds(
+      needsOf([...opts.warning.variables, ...opts.critical.variables]),
+      deps.observer === undefined ? NO_NEEDS : deps.observer.scanNeeds ?? EVERY_FIGURE,
+    );
   }
 
   /** Why oomhero is not ready although it scans: nothing to watch since startup. */
   notReadyReason(): string | undefined {
     return this.#nothingToWatch.reason;
   }
+
+  /** The files each scan reads. */
+  get needs(): Readonly<Needs> {
+    return this.#needs;
+  }
+
+  /**
+   * Reads every figure of the watched processes for the observer (a scrape), where scans read
+   * fewer; nothing is evaluated, tracked or counted.
+   */
+  refresh(): void {
+    if (needsEveryFigure(this.#needs) || this.#observer?.observeFigures === undefined) return;
+    try {
+      this.#observer.observeFigures(this.#source.scan(this.#watched, EVERY_FIGURE));
+    } catch (err) {
+      // The scrape shows what the scans read; the scan loop reports what is wrong.
+      this.#log.debug("scrape's read failed", { error: String(err) });
+    }
+  }
+
+  readonly #watched = (cmdline: string): boolean =>
+    isWatched(cmdline, this.#opts.include, this.#opts.exclude);
 
   /** When the last scan finished, on the `now` clock; undefined before the first. */
   lastScanEnd(): number | undefined {
@@ -193,7 +243,7 @@ export class Monitor {
     const samples = this.#source.scan((cmdline, pid) => {
       othersVisible ||= pid !== 1 && !this.#ancestorPids.has(pid);
       return isWatched(cmdline, this.#opts.include, this.#opts.exclude);
-    });
+    }, this.#needs);
     this.#trends.update(samples, start);
     this.#nothingToWatch.observe(
       samples,

@@ -375,3 +375,92 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "kernel: a known process is read through kept files, closed when it exits",
+  ignore: Deno.build.os !== "linux" || detectLayout(CGROUPFS) === undefined,
+  fn: async () => {
+    const sleep = new Deno.Command("sleep", { args: ["1001"], stdin: "null", stdout: "null" })
+      .spawn();
+    /** Our descriptors of the child's files: what the collector keeps of it. */
+    const fds = () =>
+      [...Deno.readDirSync("/proc/self/fd")].filter((e) => {
+        try {
+          return Deno.readLinkSync(`/proc/self/fd/${e.name}`).startsWith(`/proc/${sleep.pid}/`);
+        } catch {
+          return false;
+        }
+      }).length;
+    const collector = new Collector({
+      procfs: PROCFS,
+      cgroupfs: CGROUPFS,
+      log: new Logger("warn"),
+    });
+    const watched = (cmdline: string) => cmdline.endsWith("sleep 1001");
+    let exited = false;
+    try {
+      await waitForExec(sleep.pid, "sleep");
+      const first = collector.scan(watched);
+      assert.deepEqual(first.map((s) => s.pid), [sleep.pid]);
+      const kept = collector.keptFiles;
+      assert.ok(kept >= 3, `${kept} files kept: its cgroup, oom_score and oom_score_adj at least`);
+      const open = fds();
+      assert.ok(open >= 3, `${open} of its files open`);
+      for (let i = 0; i < 5; i++) {
+        const again = collector.scan(watched);
+        assert.deepEqual(again.map((s) => [s.pid, s.startTime]), [[sleep.pid, first[0].startTime]]);
+        assert.equal(again[0].variables.oom_score_adj, first[0].variables.oom_score_adj);
+      }
+      assert.equal(fds(), open, "no descriptor of it opened or leaked by scans of it");
+      sleep.kill("SIGKILL");
+      await sleep.status;
+      exited = true;
+      assert.deepEqual(collector.scan(watched), []);
+      assert.ok(collector.keptFiles <= kept - 3, "the exited process's files are closed");
+      assert.equal(fds(), 0);
+    } finally {
+      if (!exited) {
+        sleep.kill("SIGKILL");
+        await sleep.status;
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "kernel: a process started or exited between two scans shows in the second",
+  ignore: Deno.build.os !== "linux" || detectLayout(CGROUPFS) === undefined,
+  fn: async () => {
+    const collector = new Collector({
+      procfs: PROCFS,
+      cgroupfs: CGROUPFS,
+      log: new Logger("warn"),
+    });
+    const watched = (cmdline: string) => cmdline.endsWith("sleep 1002");
+    const start = async () => {
+      const child = new Deno.Command("sleep", { args: ["1002"], stdin: "null", stdout: "null" })
+        .spawn();
+      await waitForExec(child.pid, "sleep");
+      return child;
+    };
+    const stop = async (child: Deno.ChildProcess) => {
+      child.kill("SIGKILL");
+      await child.status;
+    };
+    const first = await start();
+    let second: Deno.ChildProcess | undefined;
+    try {
+      assert.deepEqual(collector.scan(watched).map((s) => s.pid), [first.pid]);
+      // Scans with nothing new in between reuse the listing: still the same.
+      assert.deepEqual(collector.scan(watched).map((s) => s.pid), [first.pid]);
+      second = await start();
+      assert.deepEqual(collector.scan(watched).map((s) => s.pid), [first.pid, second.pid]);
+      await stop(first);
+      assert.deepEqual(collector.scan(watched).map((s) => s.pid), [second.pid]);
+      assert.deepEqual(collector.scan(watched).map((s) => s.pid), [second.pid]);
+    } finally {
+      await stop(first).catch(() => {});
+      if (second !== undefined) await stop(second);
+    }
+  },
+});

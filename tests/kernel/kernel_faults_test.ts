@@ -20,6 +20,7 @@ import { running, startNamed, stopNamed } from "../support/named_process.ts";
 import { CATCHES_ALL, monitorOptions, recordingObserver } from "../support/fake_sample.ts";
 import { captureLog as capture } from "../support/log_capture.ts";
 import { memoryCgroupsUnavailable } from "../support/memory_cgroups.ts";
+import { EVERY_FIGURE } from "../../src/collect/needs.ts";
 
 const MIB = 1024 * 1024;
 const PROCFS = "/proc";
@@ -100,6 +101,40 @@ Deno.test("a process moved out of a cgroup removed mid-read is skipped once, wit
     Deno.openSync = real;
     Deno.removeSync(copy.dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "kernel: a move shows within one scan where scans check cgroup.procs, not each process",
+  ignore: NO_CGROUPS !== undefined,
+  fn: () =>
+    withCgroups([200 * MIB, 100 * MIB], async ([from, to]) => {
+      const child = await startNamed("sleep", from);
+      try {
+        const captured = capture();
+        const collector = new Collector({ procfs: PROCFS, cgroupfs: CGROUPFS, log: captured.log });
+        // What `memory_usage > N` needs, with metrics: no pressure, so on v1 too a memory
+        // cgroup's cgroup.procs tells whether its processes are still in it.
+        const needs = { ...EVERY_FIGURE, pressure: false, oomScore: false, oomScoreAdj: false };
+        const scan = () => collector.scan(undefined, needs).find((s) => s.pid === child.pid);
+        for (let i = 0; i < 3; i++) assert.equal(scan()?.source.memoryDir, from.dir);
+        Deno.writeTextFileSync(`${to.dir}/cgroup.procs`, String(child.pid));
+        const after = scan();
+        assert.equal(after?.source.memoryDir, to.dir);
+        assert.equal(after?.variables.memory_max, 100 * MIB);
+        assert.equal(scan()?.source.memoryDir, to.dir);
+        Deno.writeTextFileSync(`${from.dir}/cgroup.procs`, String(child.pid));
+        assert.equal(scan()?.source.memoryDir, from.dir);
+        assert.deepEqual(captured.warnings().filter((w) => w.pid === child.pid), []);
+      } finally {
+        await stopNamed(child);
+      }
+      // Gone: the next scan has it no more.
+      assert.equal(
+        new Collector({ procfs: PROCFS, cgroupfs: CGROUPFS, log: capture().log }).scan()
+          .find((s) => s.pid === child.pid),
+        undefined,
+      );
+    }),
 });
 
 Deno.test({

@@ -10,6 +10,7 @@ import {
   VARIABLE_NAMES,
   type Variables,
 } from "../../../src/collect/variables.ts";
+import { EVERY_FIGURE } from "../../../src/collect/needs.ts";
 import {
   PRESSURE_RESOURCES,
   PRESSURE_SEVERITIES,
@@ -606,4 +607,87 @@ Deno.test("ancestors lists a process's parent chain from the live procfs, by pid
     child.kill("SIGKILL");
     await child.status;
   }
+});
+
+Deno.test("a scan reads only the files its needs name: the others are NaN, never read or warned", () => {
+  const copy = copyFixture("v2-host");
+  try {
+    const app = `${copy.cgroupfs}/kubepods.slice/kubepods-pod1.slice/cri-containerd-aaa.scope`;
+    // Files only some needs read, made unreadable: a scan that reads them warns.
+    Deno.removeSync(`${copy.procfs}/100/oom_score`);
+    Deno.removeSync(`${copy.procfs}/100/oom_score_adj`);
+    Deno.removeSync(`${app}/memory.pressure`);
+    const captured = capture();
+    const c = new Collector({ ...copy, log: captured.log, selfPid: 105 });
+    const memoryOnly = {
+      oomScore: false,
+      oomScoreAdj: false,
+      memory: true,
+      pressure: false,
+      limitSource: false,
+    };
+    const s = byPid(c.scan(undefined, memoryOnly)).get(100)!;
+    assert.equal(s.unreadable, undefined);
+    assert.deepEqual(warnings(captured).filter(([pid]) => pid === 100), []);
+    assert.equal(s.variables.memory_usage, 25);
+    for (const name of ["oom_score", "oom_score_adj", "memory_pressure_some_avg10"]) {
+      assert.ok(Number.isNaN(s.variables[name]), name);
+    }
+    const adjOnly = {
+      oomScore: false,
+      oomScoreAdj: true,
+      memory: false,
+      pressure: false,
+      limitSource: false,
+    };
+    const adj = byPid(c.scan(undefined, adjOnly)).get(101)!;
+    assert.equal(adj.variables.oom_score_adj, 500);
+    assert.ok(Number.isNaN(adj.variables.memory_current));
+    assert.ok(Number.isNaN(adj.variables.oom_score));
+    assert.equal(adj.source.path, "/kubepods.slice/kubepods-pod1.slice/cri-containerd-aaa.scope");
+    // Every file: the same process now warns of each one.
+    const full = byPid(c.scan()).get(100)!;
+    assert.deepEqual(full.unreadable?.map((p) => p.replace(/^.*\//, "")), [
+      "oom_score: not found",
+      "oom_score_adj: not found",
+      "memory.pressure: not found",
+    ]);
+  } finally {
+    Deno.removeSync(copy.dir, { recursive: true });
+  }
+});
+
+Deno.test("a known process is identified by its stat each scan where files are not kept: pid reuse", () => {
+  const copy = copyFixture("v2-host");
+  try {
+    const c = new Collector({ ...copy, log: capture().log, selfPid: 105 });
+    assert.equal(byPid(c.scan()).get(100)?.startTime, 5000);
+    // The fixture's files are regular files, never kept open.
+    assert.equal(c.keptFiles, 0);
+    // Pid 100 exits and a new process gets its pid before the next scan.
+    const stat = Deno.readTextFileSync(`${copy.procfs}/100/stat`);
+    Deno.writeTextFileSync(`${copy.procfs}/100/stat`, stat.replace(" 5000 ", " 7000 "));
+    Deno.writeTextFileSync(`${copy.procfs}/100/cmdline`, "python3\0app.py\0");
+    const reused = byPid(c.scan()).get(100)!;
+    assert.equal(reused.startTime, 7000);
+    assert.equal(reused.cmdline, "python3 app.py");
+  } finally {
+    Deno.removeSync(copy.dir, { recursive: true });
+  }
+});
+
+Deno.test("v1: without limitSource the limit walk is skipped, every figure the same", () => {
+  const all = byPid(collector("hybrid-host", capture().log, 999).scan());
+  const figures = byPid(
+    collector("hybrid-host", capture().log, 999).scan(undefined, EVERY_FIGURE),
+  );
+  assert.deepEqual([...figures.keys()], [...all.keys()]);
+  let walked = 0;
+  for (const [pid, s] of all) {
+    const f = figures.get(pid)!;
+    assert.deepEqual(f.variables, s.variables, `pid ${pid}`);
+    if (s.source.limitDir !== "") walked++;
+    assert.deepEqual(f.source, { ...s.source, limitDir: "" }, `pid ${pid}`);
+  }
+  assert.ok(walked > 0, "some process has a limit set somewhere");
 });

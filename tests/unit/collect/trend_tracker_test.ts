@@ -9,7 +9,11 @@ import { Metrics } from "../../../src/report/metrics.ts";
 import { Monitor } from "../../../src/scan/monitor.ts";
 import type { ProcessSample } from "../../../src/collect/sample.ts";
 import { MIN_TREND_SPAN_MS, NEVER_SECONDS, NO_TREND } from "../../../src/collect/trend.ts";
-import { MAX_HISTORY_SAMPLES, TrendTracker } from "../../../src/collect/trend_tracker.ts";
+import {
+  HISTORY_SPACING_MS,
+  MAX_HISTORY_SAMPLES,
+  TrendTracker,
+} from "../../../src/collect/trend_tracker.ts";
 import { VARIABLE_NAMES } from "../../../src/collect/variables.ts";
 import { CATCHES_ALL, fakeSample } from "../../support/fake_sample.ts";
 
@@ -76,23 +80,25 @@ Deno.test("tracker: forgets processes that are not in the scan", () => {
   const a = () => sample(1, 11, { current: MIB, max: 0 });
   const b = () => sample(2, 22, { current: MIB, max: 0 });
   tracker.update([a(), b()], 0);
-  tracker.update([a(), b()], 100);
+  tracker.update([a(), b()], HISTORY_SPACING_MS);
   assert.equal(tracker.size, 2);
-  tracker.update([a()], 200);
+  tracker.update([a()], 2 * HISTORY_SPACING_MS);
   assert.equal(tracker.size, 1);
   assert.equal(tracker.samplesHeld(2, 22), 0);
   assert.equal(tracker.samplesHeld(1, 11), 3);
-  tracker.update([], 300);
+  tracker.update([], 3 * HISTORY_SPACING_MS);
   assert.equal(tracker.size, 0);
 });
 
 Deno.test("tracker: history is sized by window and interval, capped at 600 samples", () => {
   const capacity = (windowMs: number, intervalMs: number) =>
     new TrendTracker({ windowMs, intervalMs }).capacity;
-  assert.equal(capacity(30_000, 100), 30_000 / 100 + 1);
+  assert.equal(capacity(30_000, 1_000), 30_000 / 1_000 + 1);
+  // Samples are kept no closer than HISTORY_SPACING_MS, however often the loop runs.
+  assert.equal(capacity(30_000, 100), 30_000 / HISTORY_SPACING_MS + 1);
+  assert.equal(capacity(30_000, 7), 30_000 / HISTORY_SPACING_MS + 1);
   // The history reaches back 10 s whatever the window, for memory_usage_delta_10s.
-  assert.equal(capacity(5_000, 100), 10_000 / 100 + 1);
-  assert.equal(capacity(30_000, 7), MAX_HISTORY_SAMPLES);
+  assert.equal(capacity(5_000, 100), 10_000 / HISTORY_SPACING_MS + 1);
   assert.equal(capacity(3_600_000, 1_000), MAX_HISTORY_SAMPLES);
 });
 
@@ -107,7 +113,7 @@ Deno.test("tracker: a tiny loop interval thins the history instead of shortening
     tracker.update([last], t);
     assert.ok(tracker.samplesHeld(7, 70) <= tracker.capacity, `${t} ms`);
   }
-  assert.equal(tracker.capacity, MAX_HISTORY_SAMPLES);
+  assert.equal(tracker.capacity, windowMs / HISTORY_SPACING_MS + 1);
   assert.ok(last!.variables.memory_growth_rate > 0, "the window's older growth was dropped");
   // The newest sample is always kept: a step in the last scan moves the figures.
   const step = sample(7, 70, { current: 200 * MIB, max: 0 });
@@ -116,9 +122,9 @@ Deno.test("tracker: a tiny loop interval thins the history instead of shortening
 });
 
 Deno.test("tracker: 1,000 processes with a full window hold at most `capacity` samples each", () => {
-  const tracker = new TrendTracker({ windowMs: 10_000, intervalMs: 100 });
+  const tracker = new TrendTracker({ windowMs: 10_000, intervalMs: HISTORY_SPACING_MS });
   const processes = 1_000;
-  for (let t = 0; t <= 12_000; t += 100) {
+  for (let t = 0; t <= 12_000; t += HISTORY_SPACING_MS) {
     const scan = Array.from(
       { length: processes },
       (_, i) => sample(1_000 + i, i, { current: (100 + i) * MIB + t * 1_000, max: 0 }),
@@ -129,7 +135,7 @@ Deno.test("tracker: 1,000 processes with a full window hold at most `capacity` s
   for (let i = 0; i < processes; i++) {
     assert.equal(tracker.samplesHeld(1_000 + i, i), tracker.capacity);
   }
-  tracker.update([], 12_100);
+  tracker.update([], 12_000 + HISTORY_SPACING_MS);
   assert.equal(tracker.size, 0);
 });
 

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
   connectionCap,
+  keptFilesBudget,
   parseOpenFilesLimit,
   readOpenFilesLimit,
 } from "../../../src/report/fd_budget.ts";
+import { KEPT_FILES_CAP } from "../../../src/kernel/kept_files.ts";
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units     
 Max cpu time              unlimited            unlimited            seconds   
@@ -66,4 +68,14 @@ Deno.test("readOpenFilesLimit: this process's, as prlimit set it", async () => {
     readOpenFilesLimit(),
     parseOpenFilesLimit(Deno.readTextFileSync("/proc/self/limits")),
   );
+});
+
+Deno.test("keptFilesBudget: half the limit, at most the cap; with the connections, 3/4 at most", () => {
+  assert.equal(keptFilesBudget(undefined), KEPT_FILES_CAP);
+  assert.equal(keptFilesBudget(1_048_576), KEPT_FILES_CAP);
+  assert.equal(keptFilesBudget(1024), 512);
+  assert.equal(keptFilesBudget(1), 0);
+  for (const limit of [4, 100, 1024, 5000]) {
+    assert.ok(keptFilesBudget(limit) + connectionCap(limit) <= limit * 3 / 4, `${limit}`);
+  }
 });

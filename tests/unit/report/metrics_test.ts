@@ -520,3 +520,32 @@ Deno.test("metrics live in their own registry, not prom-client's global one", as
   new Metrics({ version: "1.2.3" }).observeScan([], 0.001);
   assert.equal(register.getSingleMetric("oomhero_scans_total"), undefined);
 });
+
+Deno.test("a scrape first reads what scans leave out; the trend gauges keep the scans' values", async () => {
+  const { metrics } = withClock();
+  const scanned = realisticVariables();
+  // What a scan that reads only the memory files hands over.
+  for (const name of VARIABLE_NAMES) {
+    if (name.includes("pressure") || name.startsWith("oom_score")) scanned[name] = NaN;
+  }
+  scanned.memory_growth_rate = 4096;
+  metrics.observeScan([sample(7, "java", scanned)], 0.001);
+  let refreshes = 0;
+  metrics.beforeScrape(() => {
+    refreshes++;
+    // The full read of a scrape: every figure, the trends unmeasured by one read.
+    const full = realisticVariables();
+    full.memory_growth_rate = 0;
+    metrics.observeFigures([sample(7, "java", full), sample(8, "java", full)]);
+  });
+  const body = (await metrics.render(null)).body;
+  assert.equal(refreshes, 1);
+  assert.match(body, /^oom_score\{pid="7",cmdline="java"\} 1043$/m);
+  assert.match(
+    body,
+    /^memory_pressure\{pid="7",[^}]*severity_level="some",severity_window="avg10"\} 3.5$/m,
+  );
+  assert.match(body, /^memory_growth_rate_bytes_per_second\{pid="7",cmdline="java"\} 4096$/m);
+  // A process no scan has seen is not added by a scrape's read.
+  assert.doesNotMatch(body, /pid="8"/);
+});

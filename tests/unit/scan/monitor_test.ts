@@ -12,6 +12,7 @@ import {
   monitorOptions,
   recordingObserver,
 } from "../../support/fake_sample.ts";
+import { EVERY_FIGURE } from "../../../src/collect/needs.ts";
 
 /** The shared harness; oomhero's ancestors here are the process 4000 started at 5000. */
 function harness(
@@ -399,4 +400,87 @@ Deno.test("monitor: a process seen early means nothing to report later", () => {
   h.monitor.scanOnce();
   assert.equal(h.monitor.notReadyReason(), undefined);
   assert.ok(!h.logs.some((l) => l.includes("nothing to watch")));
+});
+
+Deno.test("scans read what the expressions and the observer need; a refresh reads everything", () => {
+  const asked: unknown[] = [];
+  const observed: number[][] = [];
+  const samples = [sample(10, { memory_usage: 10 }), sample(11, { memory_usage: 20 })];
+  const monitor = (overrides: Partial<MonitorOptions>, observer: boolean, webhook = false) =>
+    new Monitor(monitorOptions(overrides), {
+      source: {
+        scan: (watched, needs) => {
+          asked.push(needs);
+          return samples.filter((s) => watched(s.cmdline, s.pid));
+        },
+        readStartTime: () => undefined,
+        readSignalMasks: () => CATCHES_ALL,
+      },
+      log: new Logger("error", "text", () => {}),
+      observer: observer
+        ? {
+          ...recordingObserver([]),
+          scanNeeds: {
+            oomScore: false,
+            oomScoreAdj: false,
+            memory: true,
+            pressure: false,
+            limitSource: false,
+          },
+          observeFigures: (got) => observed.push(got.map((s) => s.pid)),
+        }
+        : undefined,
+      webhook: webhook ? {} as never : undefined,
+    });
+  const none = {
+    oomScore: false,
+    oomScoreAdj: false,
+    memory: false,
+    pressure: false,
+    limitSource: false,
+  };
+  const m = monitor({
+    warning: compileExpression("oom_score > 900", VARIABLE_NAMES),
+    critical: compileExpression("io_pressure_some_avg10 > 50", VARIABLE_NAMES),
+  }, false);
+  assert.deepEqual(m.needs, { ...none, oomScore: true, pressure: true });
+  m.scanOnce();
+  assert.deepEqual(asked, [m.needs]);
+  // The observer's own needs join the expressions'.
+  const observing = monitor(
+    { warning: compileExpression("oom_score_adj > 0", VARIABLE_NAMES) },
+    true,
+  );
+  assert.deepEqual(observing.needs, { ...none, oomScoreAdj: true, memory: true });
+  observing.refresh();
+  assert.deepEqual(asked.at(-1), EVERY_FIGURE);
+  assert.deepEqual(observed, [[10, 11]]);
+  // A webhook body carries every variable: every scan reads everything, and a refresh is moot.
+  const hooked = monitor({}, true, true);
+  assert.deepEqual(hooked.needs, EVERY_FIGURE);
+  hooked.refresh();
+  assert.equal(observed.length, 1);
+});
+
+Deno.test("a scrape's read that fails leaves the scans' figures, logged, not thrown", () => {
+  const logs: string[] = [];
+  let observed = 0;
+  const monitor = new Monitor(monitorOptions(), {
+    source: {
+      scan: () => {
+        throw new Error("procfs went away");
+      },
+      readStartTime: () => undefined,
+      readSignalMasks: () => CATCHES_ALL,
+    },
+    log: new Logger("debug", "text", (line) => logs.push(line)),
+    observer: {
+      ...recordingObserver([]),
+      scanNeeds: { ...EVERY_FIGURE, oomScore: false },
+      observeFigures: () => observed++,
+    },
+  });
+  monitor.refresh();
+  assert.equal(observed, 0);
+  assert.ok(logs.some((l) => l.includes("procfs went away")), logs.join("\n"));
 });

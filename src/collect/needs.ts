@@ -1,0 +1,92 @@
+/**
+ * Which kernel files a scan must read: known at startup from the variables the two expressions
+ * use, so a scan reads no file whose figures nothing will look at.
+ * @module
+ */
+import { PRESSURE_RESOURCES, PRESSURE_SEVERITIES, PRESSURE_WINDOWS } from "../kernel/pressure.ts";
+import { NO_TREND } from "./trend.ts";
+import { pressureVariable } from "./variables.ts";
+
+/** The groups of files a scan may read beyond a process's stat, cmdline and cgroup files. */
+export interface Needs {
+  /** `/proc/<pid>/oom_score`. */
+  oomScore: boolean;
+  /** `/proc/<pid>/oom_score_adj`. */
+  oomScoreAdj: boolean;
+  /** The cgroup's memory files: usage, memory.stat and the limits up the tree. */
+  memory: boolean;
+  /** The cgroup's (or the system's) three PSI files. */
+  pressure: boolean;
+  /**
+   * Where the effective limit is set (`inspect`'s limit dir): on cgroup v1, whose memory.stat
+   * states the limit itself, the limit files up the tree are read only for this.
+   */
+  limitSource: boolean;
+}
+
+/** Every file: what `inspect` shows. */
+export const ALL_NEEDS: Readonly<Needs> = Object.freeze({
+  oomScore: true,
+  oomScoreAdj: true,
+  memory: true,
+  pressure: true,
+  limitSource: true,
+});
+
+/** Every figure, where the limit is set aside: what a webhook body and a scrape show. */
+export const EVERY_FIGURE: Readonly<Needs> = Object.freeze({ ...ALL_NEEDS, limitSource: false });
+
+/** No file beyond the ones that identify a process and its cgroup. */
+export const NO_NEEDS: Readonly<Needs> = Object.freeze({
+  oomScore: false,
+  oomScoreAdj: false,
+  memory: false,
+  pressure: false,
+  limitSource: false,
+});
+
+/** The variables read from the memory files, the trend variables' history among them. */
+const MEMORY_VARIABLES: ReadonlySet<string> = new Set([
+  "memory_usage",
+  "memory_current",
+  "memory_max",
+  "memory_working_set",
+  "memory_working_set_usage",
+  ...Object.keys(NO_TREND),
+]);
+
+const PRESSURE_VARIABLE_NAMES: ReadonlySet<string> = new Set(
+  PRESSURE_RESOURCES.flatMap((resource) =>
+    PRESSURE_SEVERITIES.flatMap((severity) =>
+      PRESSURE_WINDOWS.map((window) => pressureVariable(resource, severity, window))
+    )
+  ),
+);
+
+/** The files the figures of `variables` (expression variable names) come from. */
+export function needsOf(variables: Iterable<string>): Needs {
+  const needs: Needs = { ...NO_NEEDS };
+  for (const name of variables) {
+    if (name === "oom_score") needs.oomScore = true;
+    else if (name === "oom_score_adj") needs.oomScoreAdj = true;
+    else if (MEMORY_VARIABLES.has(name)) needs.memory = true;
+    else if (PRESSURE_VARIABLE_NAMES.has(name)) needs.pressure = true;
+  }
+  return needs;
+}
+
+/** What either of `a` and `b` needs. */
+export function unionNeeds(a: Readonly<Needs>, b: Readonly<Needs>): Needs {
+  return {
+    oomScore: a.oomScore || b.oomScore,
+    oomScoreAdj: a.oomScoreAdj || b.oomScoreAdj,
+    memory: a.memory || b.memory,
+    pressure: a.pressure || b.pressure,
+    limitSource: a.limitSource || b.limitSource,
+  };
+}
+
+/** Whether `needs` asks for every figure (an expression variable's). */
+export function needsEveryFigure(needs: Readonly<Needs>): boolean {
+  return needs.oomScore && needs.oomScoreAdj && needs.memory && needs.pressure;
+}

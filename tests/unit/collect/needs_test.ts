@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import {
+  ALL_NEEDS,
+  EVERY_FIGURE,
+  needsEveryFigure,
+  needsOf,
+  NO_NEEDS,
+  unionNeeds,
+} from "../../../src/collect/needs.ts";
+import { VARIABLE_NAMES } from "../../../src/collect/variables.ts";
+
+Deno.test("needsOf: each variable needs the files its figure comes from, and no others", () => {
+  assert.deepEqual(needsOf([]), NO_NEEDS);
+  assert.deepEqual(needsOf(["memory_usage"]), { ...NO_NEEDS, memory: true });
+  assert.deepEqual(needsOf(["oom_score"]), { ...NO_NEEDS, oomScore: true });
+  assert.deepEqual(needsOf(["oom_score_adj"]), { ...NO_NEEDS, oomScoreAdj: true });
+  assert.deepEqual(needsOf(["io_pressure_full_avg60"]), { ...NO_NEEDS, pressure: true });
+  // The trend variables are computed from the memory figures' history.
+  for (const name of ["memory_growth_rate", "memory_seconds_to_limit", "memory_usage_delta_10s"]) {
+    assert.deepEqual(needsOf([name]), { ...NO_NEEDS, memory: true }, name);
+  }
+});
+
+Deno.test("needsOf: every variable needs some file, and all of them need every file", () => {
+  for (const name of VARIABLE_NAMES) {
+    assert.notDeepEqual(needsOf([name]), NO_NEEDS, name);
+  }
+  // Where the limit is set is no variable's: only inspect asks for it.
+  assert.deepEqual(needsOf(VARIABLE_NAMES), EVERY_FIGURE);
+  assert.deepEqual(EVERY_FIGURE, { ...ALL_NEEDS, limitSource: false });
+  assert.ok(needsEveryFigure(needsOf(VARIABLE_NAMES)));
+  assert.ok(!needsEveryFigure(needsOf(["memory_usage", "oom_score", "cpu_pressure_some_avg10"])));
+});
+
+Deno.test("unionNeeds: what either needs", () => {
+  const both = unionNeeds(needsOf(["oom_score"]), needsOf(["memory_max"]));
+  assert.deepEqual(both, { ...NO_NEEDS, oomScore: true, memory: true });
+  assert.deepEqual(unionNeeds(NO_NEEDS, NO_NEEDS), NO_NEEDS);
+  assert.deepEqual(unionNeeds(NO_NEEDS, ALL_NEEDS), ALL_NEEDS);
+});
