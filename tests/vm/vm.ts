@@ -97,9 +97,9 @@ async function run(argv: string[]): Promise<{ ok: boolean; stdout: string; stder
   }
 }
 
-/** The initramfs for `kernel`, built by tests/vm/build-initramfs unless cached. */
-async function initramfs(): Promise<string> {
-  const built = await run([`${ROOT}tests/vm/build-initramfs`]);
+/** The initramfs, built by tests/vm/build-initramfs into `cache` unless there already. */
+async function initramfs(cache?: string): Promise<string> {
+  const built = await run([`${ROOT}tests/vm/build-initramfs`, ...(cache ? [cache] : [])]);
   if (!built.ok) {
     const tail = built.stderr.trim().split("\n").slice(-5).join("\n");
     throw new VmError("initramfs", `tests/vm/build-initramfs failed:\n${tail}`);
@@ -113,10 +113,14 @@ export interface BootOptions {
   checks: readonly CheckName[];
   /** Bound of the whole boot, checks included: qemu is killed after it. */
   timeoutMs: number;
+  /** The qemu binary (default qemu-system-x86_64 on PATH). */
+  qemu?: string;
+  /** Where the initramfs is cached (default: tests/vm/build-initramfs's). */
+  cache?: string;
 }
 
 /** Parses results.jsonl; a torn last line (power-off mid-write) is left out. */
-function parseResults(text: string): VmResult[] {
+export function parseResults(text: string): VmResult[] {
   const out: VmResult[] = [];
   for (const line of text.split("\n")) {
     if (line.trim() === "") continue;
@@ -133,12 +137,14 @@ function parseResults(text: string): VmResult[] {
  * Boots the VM, runs `checks` in it and returns their results. Throws a {@link VmError} when qemu
  * or the kernel is missing, the initramfs cannot be built, or the guest never started.
  */
-export async function bootVm({ checks, timeoutMs }: BootOptions): Promise<VmRun> {
-  if (!(await run([QEMU, "--version"])).ok) {
-    throw new VmError("package", `no ${QEMU}: install qemu-system-x86`);
+export async function bootVm(
+  { checks, timeoutMs, qemu: qemuBin = QEMU, cache }: BootOptions,
+): Promise<VmRun> {
+  if (!(await run([qemuBin, "--version"])).ok) {
+    throw new VmError("package", `no ${qemuBin}: install qemu-system-x86`);
   }
   const kernel = findKernel();
-  const initrd = await initramfs();
+  const initrd = await initramfs(cache);
   const exportDir = await Deno.makeTempDir({ prefix: "oomhero-vm-" });
   try {
     await Deno.writeTextFile(
@@ -175,7 +181,12 @@ export async function bootVm({ checks, timeoutMs }: BootOptions): Promise<VmRun>
       "-device", "virtio-9p-pci,fsdev=results,mount_tag=results",
     ];
     const started = performance.now();
-    const qemu = new Deno.Command(QEMU, { args, stdin: "null", stdout: "piped", stderr: "piped" })
+    const qemu = new Deno.Command(qemuBin, {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    })
       .spawn();
     const timer = setTimeout(() => qemu.kill("SIGKILL"), timeoutMs);
     const consoleLines: string[] = [];
