@@ -1,14 +1,14 @@
 /**
  * The cgroup v2 VM, host side: boots Debian's 6.1 kernel under qemu (TCG: software emulation)
  * with the host's root file system shared read-only over 9p and `cgroup_no_v1=all`, so the guest
- * runs this checkout and its Deno as they are on a pure cgroup v2 kernel. tests/vm/init.sh is the
- * guest's pid 1; it runs tests/vm/guest.ts with the named checks, which write one JSON line per
+ * runs this checkout and its Deno as they are on a pure cgroup v2 kernel. tests/kernel/vm/init.sh is the
+ * guest's pid 1; it runs tests/kernel/vm/guest.ts with the named checks, which write one JSON line per
  * result to a writable 9p export read back here. Every failure names its step: `package` (qemu or
- * the kernel missing), `initramfs` (tests/vm/build-initramfs failed), `boot` (the guest did not
+ * the kernel missing), `initramfs` (tests/kernel/vm/build-initramfs failed), `boot` (the guest did not
  * start or stopped early) or `check` (a check's own result).
  * @module
  */
-import { ROOT } from "../../scripts/runtime_flags.ts";
+import { ROOT } from "../../../scripts/runtime_flags.ts";
 
 /** The step a VM failure happened in. */
 export type VmStep = "package" | "initramfs" | "boot" | "check";
@@ -39,7 +39,7 @@ export interface VmResult {
 /** Marks the guest's lines on the console. */
 export const MARKER = "oomhero-vm:";
 
-/** The checks tests/vm/guest.ts knows, in the order it runs them. */
+/** The checks tests/kernel/vm/guest.ts knows, in the order it runs them. */
 export const CHECK_NAMES = [
   "host-view",
   "container-view",
@@ -97,12 +97,12 @@ async function run(argv: string[]): Promise<{ ok: boolean; stdout: string; stder
   }
 }
 
-/** The initramfs, built by tests/vm/build-initramfs into `cache` unless there already. */
+/** The initramfs, built by tests/kernel/vm/build-initramfs into `cache` unless there already. */
 async function initramfs(cache?: string): Promise<string> {
-  const built = await run([`${ROOT}tests/vm/build-initramfs`, ...(cache ? [cache] : [])]);
+  const built = await run([`${ROOT}tests/kernel/vm/build-initramfs`, ...(cache ? [cache] : [])]);
   if (!built.ok) {
     const tail = built.stderr.trim().split("\n").slice(-5).join("\n");
-    throw new VmError("initramfs", `tests/vm/build-initramfs failed:\n${tail}`);
+    throw new VmError("initramfs", `tests/kernel/vm/build-initramfs failed:\n${tail}`);
   }
   return built.stdout.trim().split("\n").pop()!;
 }
@@ -115,7 +115,7 @@ export interface BootOptions {
   timeoutMs: number;
   /** The qemu binary (default qemu-system-x86_64 on PATH). */
   qemu?: string;
-  /** Where the initramfs is cached (default: tests/vm/build-initramfs's). */
+  /** Where the initramfs is cached (default: tests/kernel/vm/build-initramfs's). */
   cache?: string;
 }
 
@@ -165,7 +165,7 @@ export async function bootVm(
       // The export is read-only, so the guest may cache it: Deno starts ten times faster.
       "rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose",
       "ro",
-      `init=${ROOT}tests/vm/init.sh`,
+      `init=${ROOT}tests/kernel/vm/init.sh`,
       "cgroup_no_v1=all",
       "panic=-1",
       "quiet",

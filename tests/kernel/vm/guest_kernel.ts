@@ -1,14 +1,18 @@
 /**
  * What the checks inside the cgroup v2 VM share: cgroups under /sys/fs/cgroup/oomhero-vm, the
  * processes put into them, the kernel's own figures read from their files, and oomhero's
- * `inspect --format json`. Runs in the guest only (tests/vm/guest.ts), where it is alone.
+ * `inspect --format json`. Runs in the guest only (tests/kernel/vm/guest.ts), where it is alone.
  * @module
  */
-import { parseInactiveFile, parseMemoryBytes, parseMemoryLimit } from "../../src/cgroup.ts";
-import { parsePressure, type Pressure } from "../../src/pressure.ts";
-import { oomheroArgv } from "../../scripts/runtime_flags.ts";
-import { waitFor } from "../live_oomhero.ts";
-import { lines } from "../../demo/scenario.ts";
+import {
+  parseInactiveFile,
+  parseMemoryBytes,
+  parseMemoryLimit,
+} from "../../../src/kernel/cgroup.ts";
+import { parsePressure, type Pressure } from "../../../src/kernel/pressure.ts";
+import { oomheroArgv } from "../../../scripts/runtime_flags.ts";
+import { waitFor } from "../../support/live_oomhero.ts";
+import { lines } from "../../../demo/scenario.ts";
 
 export const MIB = 1024 * 1024;
 /** The guest's cgroup2 mount. */

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Recorder } from "./guest.ts";
-import { metricValue, startOomhero, waitFor } from "../live_oomhero.ts";
+import { metricValue, startOomhero, waitFor } from "../../support/live_oomhero.ts";
 import {
   assertBetween,
   assertEqual,
@@ -84,7 +84,8 @@ export async function cgroupMove(rec: Recorder): Promise<void> {
       return `memory_max_bytes 0 -> ${mib(TO_LIMIT)} and memory_current_bytes ` +
         `${mib(gauge(fromBefore, "memory_current_bytes"))} -> ` +
         `${mib(gauge(settled, "memory_current_bytes"))} (kernel ${mib(kernelAfter.current)}); ` +
-        `first shown ${firstSeen?.scans} scan(s) and ${firstSeen?.ms.toFixed(0)} ms after the move`;
+        `first shown ${firstSeen?.ms.toFixed(0)} ms after the move, by the scan counted ` +
+        `${firstSeen?.scans} past the count read right after it`;
     });
   } finally {
     await oomhero.stop();

@@ -7,8 +7,8 @@
  * @module
  */
 import type { Recorder } from "./guest.ts";
-import { withMemoryCgroup } from "../../demo/memory_cgroup.ts";
-import { runScenario } from "../../demo/scenario.ts";
+import { withMemoryCgroup } from "../../../demo/memory_cgroup.ts";
+import { runScenario } from "../../../demo/scenario.ts";
 import { MIB } from "./guest_kernel.ts";
 
 /** 20 MiB/s: the 29 MiB between the critical threshold and the limit last 1.4 s. */

@@ -1,5 +1,5 @@
 /**
- * The checks' runner inside the cgroup v2 VM (tests/vm/init.sh starts it; tests/vm/vm.ts reads
+ * The checks' runner inside the cgroup v2 VM (tests/kernel/vm/init.sh starts it; tests/kernel/vm/vm.ts reads
  * what it writes). Usage: guest.ts RESULTS_FILE CHECK...
  * Runs each named check in turn, each bounded in time, and appends one JSON line
  * ({@link VmResult}) per assertion to RESULTS_FILE, a file on the host's writable 9p export; a

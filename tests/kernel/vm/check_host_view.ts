@@ -27,7 +27,8 @@ import {
   stopAll,
   TAG,
 } from "./guest_kernel.ts";
-import { PRESSURE_RESOURCES, PRESSURE_SEVERITIES, pressureVariable } from "../../src/variables.ts";
+import { PRESSURE_RESOURCES, PRESSURE_SEVERITIES } from "../../../src/kernel/pressure.ts";
+import { pressureVariable } from "../../../src/collect/variables.ts";
 
 /** A process's cgroup, the limits on it and above, and the limit oomhero must find. */
 const CASES = [

@@ -1,7 +1,7 @@
 #!/bin/sh
-# pid 1 of the cgroup v2 VM (tests/vm/vm.ts boots it). The root file system is the host's, read-only
+# pid 1 of the cgroup v2 VM (tests/kernel/vm/vm.ts boots it). The root file system is the host's, read-only
 # over 9p; the results export (tag "results", writable) holds job.env, written by the host, and
-# receives results.jsonl. Mounts what a cgroup v2 node has, runs tests/vm/guest.ts with the checks
+# receives results.jsonl. Mounts what a cgroup v2 node has, runs tests/kernel/vm/guest.ts with the checks
 # named in job.env, and powers off. Every line for the host starts with "oomhero-vm:".
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
@@ -28,7 +28,7 @@ if [ -r /tmp/results/job.env ]; then
   mkdir /tmp/deno-dir && ln -s "$DENO_DIR/npm" /tmp/deno-dir/npm
   export HOME=/tmp DENO_DIR=/tmp/deno-dir DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
   say "guest up $(cut -d ' ' -f 1 /proc/uptime)s"
-  cd "$OOMHERO_VM_ROOT" && "$OOMHERO_VM_DENO" run --allow-all tests/vm/guest.ts \
+  cd "$OOMHERO_VM_ROOT" && "$OOMHERO_VM_DENO" run --allow-all tests/kernel/vm/guest.ts \
     /tmp/results/results.jsonl $OOMHERO_VM_CHECKS
   say "guest exited $? $(cut -d ' ' -f 1 /proc/uptime)s"
 else

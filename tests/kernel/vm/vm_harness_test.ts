@@ -1,5 +1,5 @@
 /**
- * The VM harness's own failures (tests/vm/vm.ts): each names its step, so a red CI run says
+ * The VM harness's own failures (tests/kernel/vm/vm.ts): each names its step, so a red CI run says
  * whether a package, the initramfs, the boot or a check is to blame.
  */
 import assert from "node:assert/strict";
@@ -29,7 +29,7 @@ Deno.test({
     assertStep(
       bootVm({ checks: ["host-view"], timeoutMs: 1_000, cache: "/proc/oomhero-vm-cache" }),
       "initramfs",
-      /^initramfs: tests\/vm\/build-initramfs failed:\n.*\/proc\/oomhero-vm-cache/,
+      /^initramfs: tests\/kernel\/vm\/build-initramfs failed:\n.*\/proc\/oomhero-vm-cache/,
     ),
 });
 
