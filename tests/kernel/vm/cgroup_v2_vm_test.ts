@@ -41,7 +41,11 @@ Deno.test({
           );
         }
         for (const r of results) {
-          console.log(`vm ${check}: ${r.ok ? "ok" : "FAIL"} ${r.name}: ${r.message}`);
+          console.log(
+            `vm ${check} +${r.seconds.toFixed(1)}s: ${
+              r.ok ? "ok" : "FAIL"
+            } ${r.name}: ${r.message}`,
+          );
         }
         const failed = results.filter((r) => !r.ok);
         if (failed.length > 0) {

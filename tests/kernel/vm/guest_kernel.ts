@@ -112,10 +112,8 @@ const HOLD = [
 /** A process a check started. */
 export interface Proc {
   child: Deno.ChildProcess;
-  /** Its pid as this (the host's) pid namespace sees it. */
+  /** Its pid as this (the guest's initial) pid namespace sees it. */
   pid: number;
-  /** Its {@link TAG}ged role, the last word of its command line. */
-  role: string;
 }
 
 /** The argv of a memory holder (see {@link HOLD}) tagged `role`. */
@@ -123,10 +121,13 @@ export function holderArgv(role: string, mib: number, file?: string): string[] {
   return ["/usr/bin/python3", "-c", HOLD, String(mib), ...(file ? [file] : []), `${TAG}${role}`];
 }
 
+/** How long a process may take to say `ready`: Python's start under emulation. */
+const READY_MS = 60_000;
+
 /**
- * Starts `argv` through `sh -c` (so `prefix` shell runs first, e.g. {@link joinThen}) and waits
- * for its first stdout line, `ready`; returns it with the pid of the process whose command line
- * ends in the role.
+ * Runs `shell` (e.g. {@link joinThen} and an exec of {@link holderArgv}) and waits for its first
+ * stdout line, `ready`; returns it with the pid of the process whose command line ends in the
+ * {@link TAG}ged `role`. Kills it when it says anything else or nothing in time.
  */
 export async function startReady(shell: string, role: string): Promise<Proc> {
   const child = new Deno.Command("sh", {
@@ -136,18 +137,29 @@ export async function startReady(shell: string, role: string): Promise<Proc> {
     stderr: "inherit",
   }).spawn();
   const out = lines(child.stdout)[Symbol.asyncIterator]();
-  const first = await Promise.race([
-    out.next(),
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`${role} not ready in 60 s`)), 60_000)
-    ),
-  ]);
-  if (first.done || first.value !== "ready") throw new Error(`${role} said ${first.value}`);
-  // Drain the rest so the pipe never fills.
-  (async () => {
-    for (let r = await out.next(); !r.done; r = await out.next()) { /* nothing */ }
-  })();
-  return { child, pid: pidOf(role), role: `${TAG}${role}` };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const first = await Promise.race([
+      out.next(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${role} not ready in ${READY_MS} ms`)),
+          READY_MS,
+        );
+      }),
+    ]);
+    if (first.done || first.value !== "ready") throw new Error(`${role} said ${first.value}`);
+    // Drain the rest so the pipe never fills.
+    (async () => {
+      for (let r = await out.next(); !r.done; r = await out.next()) { /* nothing */ }
+    })();
+    return { child, pid: pidOf(role) };
+  } catch (e) {
+    await stopAll([child]);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The pid, in this pid namespace, of the process whose command line ends in `TAG + role`. */
@@ -234,8 +246,8 @@ export function mib(bytes: unknown): string {
 }
 
 /**
- * Runs `oomhero inspect --format json --sample 0` over our tagged processes, behind `prefix`
- * (e.g. entering a container) when given, and returns its processes and its log.
+ * Runs `oomhero inspect --format json --sample 0` over our tagged processes, its argv passed
+ * through `wrap` (e.g. to run it in a container), and returns its processes and its log.
  */
 export async function inspectJson(
   wrap: (argv: string[]) => string[] = (argv) => argv,

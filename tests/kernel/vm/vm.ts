@@ -54,7 +54,7 @@ export type CheckName = typeof CHECK_NAMES[number];
 export interface VmRun {
   /** Every result line of the checks. */
   results: VmResult[];
-  /** The guest's marker lines, for failure messages. */
+  /** The guest's console from its init on (its marker lines, its errors), for failure messages. */
   console: string[];
   /** Seconds from starting qemu until the guest's init ran. */
   bootSeconds: number;
@@ -189,9 +189,10 @@ export async function bootVm(
     })
       .spawn();
     const timer = setTimeout(() => qemu.kill("SIGKILL"), timeoutMs);
-    const consoleLines: string[] = [];
-    /** The whole console, guest's stderr and kernel messages included. */
+    /** The whole console: the boot's, then the guest's marker lines, its stderr, the kernel's. */
     const everything: string[] = [];
+    /** Where the guest's part of the console begins. */
+    let guestFrom = -1;
     let bootSeconds = NaN;
     const stderr = new Response(qemu.stderr).text();
     let rest = "";
@@ -199,12 +200,12 @@ export async function bootVm(
       const parts = (rest + chunk).split(/\r?\n/);
       rest = parts.pop() ?? "";
       for (const part of parts) {
-        everything.push(part);
-        const at = part.indexOf(MARKER);
-        if (at < 0) continue;
-        const line = part.slice(at);
-        consoleLines.push(line);
-        if (line.includes("guest up")) bootSeconds = (performance.now() - started) / 1000;
+        // deno-lint-ignore no-control-regex
+        everything.push(part.replace(/\x1b(\[[0-9;?]*[a-zA-Z]|c)/g, ""));
+        if (guestFrom < 0 && part.includes(`${MARKER} guest up`)) {
+          guestFrom = everything.length - 1;
+          bootSeconds = (performance.now() - started) / 1000;
+        }
       }
     }
     const status = await qemu.status;
@@ -226,12 +227,12 @@ export async function bootVm(
         : `qemu exited (${status.code})${qemuErrors ? `: ${qemuErrors}` : ""} before the guest ran`;
       throw new VmError("boot", `${why}; guest console:\n${tail}`);
     }
-    const results = parseResults(resultsText);
+    const guestConsole = everything.slice(guestFrom);
     if (status.signal === "SIGKILL") {
-      // The checks that reported are kept; the rest are reported missing by the caller.
-      consoleLines.push(`${MARKER} killed after ${timeoutMs / 1000} s`);
+      // The checks that reported are kept; the caller says which others never did.
+      guestConsole.push(`${MARKER} killed after ${timeoutMs / 1000} s`);
     }
-    return { results, console: consoleLines, bootSeconds, seconds };
+    return { results: parseResults(resultsText), console: guestConsole, bootSeconds, seconds };
   } finally {
     await Deno.remove(exportDir, { recursive: true });
   }
