@@ -118,7 +118,7 @@ export interface Proc {
 
 /** The argv of a memory holder (see {@link HOLD}) tagged `role`. */
 export function holderArgv(role: string, mib: number, file?: string): string[] {
-  return ["/usr/bin/python3", "-c", HOLD, String(mib), ...(file ? [file] : []), `${TAG}${role}`];
+  return ["python3", "-c", HOLD, String(mib), ...(file ? [file] : []), `${TAG}${role}`];
 }
 
 /** How long a process may take to say `ready`: Python's start under emulation. */
