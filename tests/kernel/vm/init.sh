@@ -1,8 +1,8 @@
 #!/bin/sh
-# pid 1 of the cgroup v2 VM (tests/kernel/vm/vm.ts boots it). The root file system is the host's, read-only
-# over 9p; the results export (tag "results", writable) holds job.env, written by the host, and
-# receives results.jsonl. Mounts what a cgroup v2 node has, runs tests/kernel/vm/guest.ts with the checks
-# named in job.env, and powers off. Every line for the host starts with "oomhero-vm:".
+# pid 1 of the cgroup v2 VM (tests/kernel/vm/vm.ts boots it). The root file system is the host's,
+# read-only over 9p; the results export (tag "results", writable) holds job.env, written by the
+# host, and receives results.jsonl. Mounts what a cgroup v2 node has, runs tests/kernel/vm/guest.ts
+# with the checks named in job.env, and powers off. Every line for the host starts "oomhero-vm:".
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
@@ -12,7 +12,7 @@ say() { echo "oomhero-vm: $*"; }
 mountpoint -q /proc || mount -t proc proc /proc
 mountpoint -q /sys || mount -t sysfs sysfs /sys
 mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
-mount -t cgroup2 cgroup2 /sys/fs/cgroup || { say "init: cannot mount cgroup2"; echo o >/proc/sysrq-trigger; sleep 60; }
+mount -t cgroup2 cgroup2 /sys/fs/cgroup || say "init: cannot mount cgroup2"
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mkdir -p /tmp/results
