@@ -96,18 +96,21 @@ export function joinThen(path: string, then: string): string {
 
 /**
  * Python that holds `mib` MiB of written (so charged) memory, and with a file argument also
- * writes that many MiB to it (page cache), says `ready` and sleeps. Its last argument is the
- * role, for `--include` and for telling processes apart.
+ * writes that many MiB to it (page cache), says `ready` and sleeps. Run by {@link HOLD_BOOT} so
+ * that the role comes right after it: oomhero shows only the start of a command line.
  */
 const HOLD = [
   "import os, sys, time",
-  "held = b'x' * (int(sys.argv[1]) << 20)",
-  "if len(sys.argv) > 3:",
-  "  f = open(sys.argv[2], 'wb'); f.write(b'y' * (int(sys.argv[1]) << 20)); f.close()",
+  "held = b'x' * (int(sys.argv[3]) << 20)",
+  "if len(sys.argv) > 4:",
+  "  f = open(sys.argv[4], 'wb'); f.write(b'y' * (int(sys.argv[3]) << 20)); f.close()",
   "  os.sync()",
   "print('ready', flush=True)",
   "time.sleep(1e6)",
 ].join("\n");
+
+/** `python3 -c HOLD_BOOT ROLE HOLD MIB [FILE]` runs {@link HOLD}. */
+const HOLD_BOOT = "import sys; exec(sys.argv[2])";
 
 /** A process a check started. */
 export interface Proc {
@@ -118,7 +121,7 @@ export interface Proc {
 
 /** The argv of a memory holder (see {@link HOLD}) tagged `role`. */
 export function holderArgv(role: string, mib: number, file?: string): string[] {
-  return ["python3", "-c", HOLD, String(mib), ...(file ? [file] : []), `${TAG}${role}`];
+  return ["python3", "-c", HOLD_BOOT, `${TAG}${role}`, HOLD, String(mib), ...(file ? [file] : [])];
 }
 
 /** How long a process may take to say `ready`: Python's start under emulation. */
@@ -126,8 +129,8 @@ const READY_MS = 60_000;
 
 /**
  * Runs `shell` (e.g. {@link joinThen} and an exec of {@link holderArgv}) and waits for its first
- * stdout line, `ready`; returns it with the pid of the process whose command line ends in the
- * {@link TAG}ged `role`. Kills it when it says anything else or nothing in time.
+ * stdout line, `ready`; returns it with the pid of the process with the argument {@link TAG} +
+ * `role`. Kills it when it says anything else or nothing in time.
  */
 export async function startReady(shell: string, role: string): Promise<Proc> {
   const child = new Deno.Command("sh", {
@@ -162,13 +165,13 @@ export async function startReady(shell: string, role: string): Promise<Proc> {
   }
 }
 
-/** The pid, in this pid namespace, of the process whose command line ends in `TAG + role`. */
+/** The pid, in this pid namespace, of the process with the argument `TAG + role`. */
 export function pidOf(role: string): number {
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
     try {
-      const args = read(`/proc/${e.name}/cmdline`).split("\0").filter(Boolean);
-      if (args[args.length - 1] === `${TAG}${role}`) return Number(e.name);
+      const args = read(`/proc/${e.name}/cmdline`).split("\0");
+      if (args.includes(`${TAG}${role}`)) return Number(e.name);
     } catch { /* exited */ }
   }
   throw new Error(`no process ${TAG}${role}`);
@@ -271,9 +274,9 @@ export async function inspectJson(
   return { seen: JSON.parse(dec.decode(out.stdout)), log };
 }
 
-/** The process of `seen` whose command line ends in `TAG + role`. */
+/** The process of `seen` with the argument `TAG + role` (within the part oomhero shows). */
 export function byRole(seen: Seen[], role: string): Seen {
-  const found = seen.find((s) => String(s.cmdline).endsWith(` ${TAG}${role}`));
+  const found = seen.find((s) => ` ${s.cmdline} `.includes(` ${TAG}${role} `));
   if (found === undefined) throw new Error(`inspect does not list ${TAG}${role}`);
   return found;
 }
