@@ -83,6 +83,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Whether to serve metrics on a free loopback port (default true). */
   metrics?: boolean;
+  /** Bound of the wait for "oomhero started" (default {@link WAIT_MS}). */
+  startTimeoutMs?: number;
 }
 
 /** An oomhero started by {@link startOomhero}. */
@@ -188,7 +190,7 @@ export async function startOomhero(
   }).spawn();
   const live = new LiveOomhero(process, port);
   try {
-    await live.waitForLog(/oomhero started/);
+    await live.waitForLog(/oomhero started/, options.startTimeoutMs);
   } catch (e) {
     await live.stop();
     throw e;
