@@ -26,12 +26,7 @@ import {
   type FamilySource,
   ProcessFamily,
 } from "./process_family.ts";
-import {
-  PRESSURE_RESOURCES,
-  PRESSURE_SEVERITIES,
-  PRESSURE_WINDOWS,
-  type PressureResource,
-} from "../kernel/pressure.ts";
+import { PRESSURE_RESOURCES, PRESSURE_SEVERITIES, PRESSURE_WINDOWS } from "../kernel/pressure.ts";
 
 /**
  * How the `cmdline` label is filled: the process's first argument (the original tool's
@@ -41,6 +36,18 @@ export type CmdlineLabel = "first-arg" | "basename" | "none";
 
 /** The outcome of a signal, the `result` label of `oomhero_signals_total`. */
 export type SignalResult = "sent" | "failed" | "dry_run";
+
+/** The outcomes `oomhero_last_alert_timestamp_seconds` tells apart, in its slots' order. */
+const ALERT_OUTCOMES = ["sent", "failed", "dry_run", "withheld"] as const;
+/** An alert's outcome for one process: a signal result, or withheld (not caught). */
+export type AlertOutcomeLabel = typeof ALERT_OUTCOMES[number];
+const ALERT_SEVERITIES = ["warning", "critical"] as const;
+/** The labels each slot adds after the process's, as the text exposition writes them. */
+const ALERT_LABEL_SETS: readonly { severity: string; outcome: string }[] = ALERT_SEVERITIES
+  .flatMap((severity) => ALERT_OUTCOMES.map((outcome) => ({ severity, outcome })));
+const ALERT_LABEL_TEXTS: readonly string[] = ALERT_LABEL_SETS.map((l) =>
+  `,severity="${l.severity}",outcome="${l.outcome}"`
+);
 
 /** Settings of {@linkcode Metrics}. */
 export interface MetricsOptions {
@@ -130,6 +137,11 @@ interface TrackedSeries {
   /** The value of each per-process series, in the order of `Metrics.#seriesVariables`. */
   values: Float64Array;
   lastSeen: number;
+  /**
+   * When each severity last ended in each outcome for this process (Unix seconds, NaN never),
+   * slots in the order of `ALERT_LABEL_SETS`; only for processes ever alerted.
+   */
+  alerts?: Float64Array;
 }
 
 /** The labels a pressure series adds, in the order of a pressure family's 8 figures. */
@@ -141,6 +153,24 @@ const PRESSURE_LABEL_SETS: readonly PressureLabels[] = PRESSURE_SEVERITIES.flatM
 const PRESSURE_LABEL_TEXTS: readonly string[] = PRESSURE_LABEL_SETS.map((l) =>
   `,severity_level="${l.severity_level}",severity_window="${l.severity_window}"`
 );
+
+/** Extra labels of a family's series: as objects (JSON) and as the text exposition writes them. */
+interface ExtraLabels {
+  sets: readonly Readonly<Record<string, string>>[];
+  texts: readonly string[];
+}
+const PRESSURE_EXTRA: ExtraLabels = { sets: PRESSURE_LABEL_SETS, texts: PRESSURE_LABEL_TEXTS };
+const ALERT_EXTRA: ExtraLabels = { sets: ALERT_LABEL_SETS, texts: ALERT_LABEL_TEXTS };
+
+/** Where a per-process family's values are: which numbers of a process, from which slot on. */
+interface FamilySlots {
+  of: (tracked: TrackedSeries) => Float64Array | undefined;
+  first: number;
+  extra?: ExtraLabels;
+}
+
+/** The figures a scan read: every process has them. */
+const figuresOf = (tracked: TrackedSeries): Float64Array => tracked.values;
 
 /** `pid="1",cmdline="java"`: the labels in their order, values escaped. */
 function labelText(labels: ProcessLabels): string {
@@ -202,7 +232,12 @@ export class Metrics {
     const variables: string[] = [];
     const processFamily = (name: string, help: string, variable: string) => {
       const index = variables.push(variable) - 1;
-      new ProcessFamily(this.registry, name, help, this.#source(name, index, undefined));
+      new ProcessFamily(
+        this.registry,
+        name,
+        help,
+        this.#source(name, { of: figuresOf, first: index }),
+      );
     };
     processFamily(
       "memory_usage",
@@ -253,10 +288,21 @@ export class Metrics {
         `${resource}_pressure`,
         `Pressure stall information on ${resource} of the process's cgroup: ` +
           "percent of time stalled (avg windows) or microseconds stalled (total).",
-        this.#source(`${resource}_pressure`, first, resource),
+        this.#source(`${resource}_pressure`, { of: figuresOf, first, extra: PRESSURE_EXTRA }),
       );
     }
     this.#seriesVariables = variables;
+    new ProcessFamily(
+      this.registry,
+      "oomhero_last_alert_timestamp_seconds",
+      "When oomhero last sent (or failed to send, dry-ran or withheld) each severity to the " +
+        "process, Unix seconds; absent until it did. Names the pid behind oomhero_signals_total.",
+      this.#source("oomhero_last_alert_timestamp_seconds", {
+        of: (tracked) => tracked.alerts,
+        first: 0,
+        extra: ALERT_EXTRA,
+      }),
+    );
 
     this.#signals = new Counter({
       name: "oomhero_signals_total",
@@ -305,22 +351,7 @@ export class Metrics {
   observeScan(samples: readonly ProcessSample[], durationSeconds: number): void {
     const now = this.#now();
     for (const sample of samples) {
-      const cmdline = this.#cmdline(sample);
-      // The last series of the pid, found without building its key: the common case.
-      let tracked = this.#lastOfPid.get(sample.pid);
-      if (tracked?.labels.cmdline !== cmdline) {
-        const labels: ProcessLabels = { pid: String(sample.pid), cmdline };
-        const key = `${labels.pid} ${cmdline}`;
-        tracked = this.#tracked.get(key);
-        if (tracked === undefined) {
-          const values = new Float64Array(this.#seriesVariables.length);
-          const ids = parseKubernetesIds(sample.source.path);
-          if (ids) Object.assign(labels, { pod_uid: ids.podUid, container_id: ids.containerId });
-          tracked = { labels, labelText: labelText(labels), values, lastSeen: now };
-          this.#tracked.set(key, tracked);
-        }
-        this.#lastOfPid.set(sample.pid, tracked);
-      }
+      const tracked = this.#trackedOf(sample, now);
       tracked.lastSeen = now;
       // Numbers only, so that a scan's samples are not kept alive until the next scrape. A
       // missing or unreadable variable (NaN) leaves its series out, rather than the previous
@@ -332,6 +363,43 @@ export class Metrics {
     this.#scanDuration.observe(durationSeconds);
     this.#processes.set(samples.length);
     this.#removeIdle(now);
+  }
+
+  /** The series set of the sample's pid and cmdline, added when new. */
+  #trackedOf(sample: ProcessSample, now: number): TrackedSeries {
+    const cmdline = this.#cmdline(sample);
+    // The last series of the pid, found without building its key: the common case.
+    let tracked = this.#lastOfPid.get(sample.pid);
+    if (tracked?.labels.cmdline !== cmdline) {
+      const labels: ProcessLabels = { pid: String(sample.pid), cmdline };
+      const key = `${labels.pid} ${cmdline}`;
+      tracked = this.#tracked.get(key);
+      if (tracked === undefined) {
+        const values = new Float64Array(this.#seriesVariables.length).fill(NaN);
+        const ids = parseKubernetesIds(sample.source.path);
+        if (ids) Object.assign(labels, { pod_uid: ids.podUid, container_id: ids.containerId });
+        tracked = { labels, labelText: labelText(labels), values, lastSeen: now };
+        this.#tracked.set(key, tracked);
+      }
+      this.#lastOfPid.set(sample.pid, tracked);
+    }
+    return tracked;
+  }
+
+  /**
+   * Records that `severity` just ended in `outcome` for the sample's process, so alerts can name
+   * its pid and command (`oomhero_signals_total` counts without them).
+   */
+  observeAlert(
+    sample: ProcessSample,
+    severity: "warning" | "critical",
+    outcome: AlertOutcomeLabel,
+  ): void {
+    const tracked = this.#trackedOf(sample, this.#now());
+    tracked.alerts ??= new Float64Array(ALERT_LABEL_SETS.length).fill(NaN);
+    const slot = ALERT_SEVERITIES.indexOf(severity) * ALERT_OUTCOMES.length +
+      ALERT_OUTCOMES.indexOf(outcome);
+    tracked.alerts[slot] = Date.now() / 1000;
   }
 
   /** Counts a signal sent, failed or skipped by a dry run. */
@@ -412,21 +480,24 @@ export class Metrics {
   }
 
   /**
-   * How one per-process family is built when scraped: figure `index` of every tracked process,
-   * or the 8 of a pressure family from `index` on. An unreadable figure (NaN) is left out:
-   * absent, never a made-up 0.
+   * How one per-process family is built when scraped: slot `first` on of every tracked process's
+   * numbers (`of`), one series per label set of `extra` (one without extra labels when none). An
+   * unreadable figure or an alert that never happened (NaN) is left out: absent, never a made-up 0.
    */
-  #source(name: string, index: number, pressure: PressureResource | undefined): FamilySource {
+  #source(name: string, slots: FamilySlots): FamilySource {
     return {
       series: () => {
         const out: FamilySeries[] = [];
-        this.#each(index, pressure, (tracked, window, value) => {
-          const labels = window === undefined ? tracked.labels : { ...tracked.labels, ...window };
-          out.push({ labels, value });
+        this.#each(slots, (tracked, i, value) => {
+          const extra = slots.extra?.sets[i];
+          out.push({
+            labels: extra === undefined ? tracked.labels : { ...tracked.labels, ...extra },
+            value,
+          });
         });
         return out;
       },
-      lines: () => this.#lines(name, index, pressure),
+      lines: () => this.#lines(name, slots),
     };
   }
 
@@ -434,40 +505,34 @@ export class Metrics {
    * The text lines of a family, one at a time in one reused object: at 5,000 processes a scrape
    * has 155,000, and an array of them alongside the text would pass a 64 MiB heap.
    */
-  *#lines(
-    name: string,
-    index: number,
-    pressure: PressureResource | undefined,
-  ): Generator<FamilyLine> {
+  *#lines(name: string, slots: FamilySlots): Generator<FamilyLine> {
     const line = familyLine("", 0);
+    const count = slots.extra?.texts.length ?? 1;
     for (const tracked of this.#tracked.values()) {
-      const count = pressure === undefined ? 1 : PRESSURE_LABEL_TEXTS.length;
+      const numbers = slots.of(tracked);
+      if (numbers === undefined) continue;
       for (let i = 0; i < count; i++) {
-        const value = tracked.values[index + i];
+        const value = numbers[slots.first + i];
         if (Number.isNaN(value)) continue;
-        const window = pressure === undefined ? "" : PRESSURE_LABEL_TEXTS[i];
-        line.metricName = `${name}{${tracked.labelText}${window}}`;
+        line.metricName = `${name}{${tracked.labelText}${slots.extra?.texts[i] ?? ""}}`;
         line.value = value;
         yield line;
       }
     }
   }
 
-  /** Calls `visit` with every readable value of a family, and its pressure labels if any. */
+  /** Calls `visit` with every present value of a family and the index of its extra labels. */
   #each(
-    index: number,
-    pressure: PressureResource | undefined,
-    visit: (tracked: TrackedSeries, window: PressureLabels | undefined, value: number) => void,
+    slots: FamilySlots,
+    visit: (tracked: TrackedSeries, extra: number, value: number) => void,
   ): void {
+    const count = slots.extra?.sets.length ?? 1;
     for (const tracked of this.#tracked.values()) {
-      if (pressure === undefined) {
-        const value = tracked.values[index];
-        if (!Number.isNaN(value)) visit(tracked, undefined, value);
-        continue;
-      }
-      for (let i = 0; i < PRESSURE_LABEL_SETS.length; i++) {
-        const value = tracked.values[index + i];
-        if (!Number.isNaN(value)) visit(tracked, PRESSURE_LABEL_SETS[i], value);
+      const numbers = slots.of(tracked);
+      if (numbers === undefined) continue;
+      for (let i = 0; i < count; i++) {
+        const value = numbers[slots.first + i];
+        if (!Number.isNaN(value)) visit(tracked, i, value);
       }
     }
   }

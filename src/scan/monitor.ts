@@ -63,6 +63,8 @@ export interface ScanObserver {
   countError(reason: string): void;
   /** After a signal was withheld from a process that does not handle it. */
   countWithheld(severity: Severity, signal: string, reason: WithheldReason): void;
+  /** After every send attempt or withholding, with the process it was for. */
+  observeAlert(sample: ProcessSample, severity: Severity, outcome: SignalResult | "withheld"): void;
   /**
    * The files every scan must read for this observer (the metrics: the memory figures, whose
    * history the growth gauges show); every file when not given.
@@ -362,6 +364,7 @@ export class Monitor {
     outcome: AlertOutcome,
   ): void {
     this.#observer?.countSignal(severity, signal, outcome.result);
+    this.#observer?.observeAlert(sample, severity, outcome.result);
     const what = signal === WEBHOOK_SIGNAL ? "webhook" : "signal";
     const expr = severity === "critical" ? this.#opts.critical : this.#opts.warning;
     const fields = {
@@ -399,6 +402,7 @@ export class Monitor {
     cause: string | undefined,
   ): void {
     this.#observer?.countWithheld(severity, signal, reason);
+    this.#observer?.observeAlert(sample, severity, "withheld");
     const { msg, why } = withheldNotice(signal, reason);
     this.#log.log(this.#levelOnce(key, `withheld_${signal}_${reason}`), msg, {
       pid: sample.pid,

@@ -67,15 +67,18 @@ export const CATCHES_ALL: SignalMasks = { blocked: 0n, ignored: 0n, caught: (1n 
 
 /**
  * An observer that records each signal as `severity signal result`, each error as
- * `error reason` and each withheld signal as `withheld severity signal reason`.
+ * `error reason` and each withheld signal as `withheld severity signal reason`; into `alerts`, the
+ * process of each as `pid severity outcome`.
  */
-export function recordingObserver(counted: string[]): ScanObserver {
+export function recordingObserver(counted: string[], alerts?: string[]): ScanObserver {
   return {
     observeScan: () => {},
     countSignal: (severity, signal, result) => counted.push(`${severity} ${signal} ${result}`),
     countError: (reason) => counted.push(`error ${reason}`),
     countWithheld: (severity, signal, reason) =>
       counted.push(`withheld ${severity} ${signal} ${reason}`),
+    observeAlert: (sample, severity, outcome) =>
+      alerts?.push(`${sample.pid} ${severity} ${outcome}`),
   };
 }
 
@@ -90,6 +93,8 @@ export interface MonitorHarness {
   sent: [number, Deno.Signal][];
   /** What the observer was told, as {@link recordingObserver} writes it. */
   counted: string[];
+  /** The process of each send attempt or withholding, as {@link recordingObserver} writes it. */
+  alerts: string[];
   /** Log lines, text format, every level. */
   logs: string[];
   clock: { now: number };
@@ -113,6 +118,7 @@ export function monitorHarness(
     startTimes: new Map(),
     sent: [],
     counted: [],
+    alerts: [],
     logs: [],
     clock: { now: 0 },
     scans: 0,
@@ -136,7 +142,7 @@ export function monitorHarness(
       },
     },
     log: new Logger("debug", "text", (line) => h.logs.push(line)),
-    observer: recordingObserver(h.counted),
+    observer: recordingObserver(h.counted, h.alerts),
     kill: (pid, signal) => {
       if (h.killError.value) throw h.killError.value;
       h.sent.push([pid, signal]);

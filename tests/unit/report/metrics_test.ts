@@ -549,3 +549,38 @@ Deno.test("a scrape first reads what scans leave out; the trend gauges keep the 
   // A process no scan has seen is not added by a scrape's read.
   assert.doesNotMatch(body, /pid="8"/);
 });
+
+Deno.test("oomhero_last_alert_timestamp_seconds names the process of each outcome, and goes with it", async () => {
+  const { metrics, clock } = withClock({ idleTimeoutMs: 1_000 });
+  const java = sample(101, "/usr/bin/java", distinctVariables(0));
+  const node = sample(202, "/usr/bin/node", distinctVariables(0));
+  const before = Date.now() / 1000;
+  // As the monitor does: the alert comes before the scan that saw the process is observed.
+  metrics.observeAlert(java, "critical", "sent");
+  metrics.observeAlert(node, "warning", "withheld");
+  metrics.observeScan([java, node], 0.001);
+  const after = Date.now() / 1000;
+  const { body } = await metrics.render(null);
+  const lines = body.split("\n").filter((l) =>
+    l.startsWith("oomhero_last_alert_timestamp_seconds")
+  );
+  assert.equal(lines.length, 2, body);
+  const at = (line: string) => Number(line.slice(line.lastIndexOf(" ") + 1));
+  assert.match(
+    lines[0],
+    /^oomhero_last_alert_timestamp_seconds\{pid="101",cmdline="\/usr\/bin\/java",severity="critical",outcome="sent"\} /,
+  );
+  assert.match(
+    lines[1],
+    /\{pid="202",cmdline="\/usr\/bin\/node",severity="warning",outcome="withheld"\} /,
+  );
+  for (const line of lines) assert.ok(at(line) >= before && at(line) <= after, line);
+  // The same through the JSON form, and gone with the process's other series.
+  const json = (await metricsByName(metrics)).get("oomhero_last_alert_timestamp_seconds")!;
+  assert.deepEqual(json.values.map((s) => s.labels.outcome), ["sent", "withheld"]);
+  clock.now += 1_001;
+  metrics.observeScan([java], 0.001);
+  const left = (await metrics.render(null)).body.split("\n")
+    .filter((l) => l.startsWith("oomhero_last_alert_timestamp_seconds{"));
+  assert.deepEqual(left.map((l) => /pid="(\d+)"/.exec(l)![1]), ["101"]);
+});

@@ -254,6 +254,8 @@ Deno.test("monitor withholds a signal the process does not handle, warns once, r
   h.clock.now = 3000;
   h.monitor.scanOnce();
   assert.deepEqual(h.sent, [[10, "SIGUSR1"]]);
+  // The metrics are told the process of each, so alerts can name its pid.
+  assert.deepEqual(h.alerts, ["10 warning withheld", "10 warning withheld", "10 warning sent"]);
 });
 
 Deno.test("monitor says why a signal is withheld: ignored, blocked, unreadable", () => {
