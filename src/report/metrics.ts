@@ -13,6 +13,7 @@ import {
   prometheusContentType,
   Registry,
 } from "prom-client";
+import { shownFirstArg } from "../base/shown_cmdline.ts";
 import { parseKubernetesIds } from "../kernel/kubernetes.ts";
 import type { Needs } from "../collect/needs.ts";
 import type { ProcessSample } from "../collect/sample.ts";
@@ -447,10 +448,14 @@ export class Metrics {
 
   #cmdline(sample: ProcessSample): string {
     switch (this.#cmdlineLabel) {
+      // Bounded as in webhook bodies: a program that rewrites its title can make it kilobytes.
       case "first-arg":
-        return sample.firstArg;
+        return shownFirstArg(sample);
       case "basename":
-        return sample.firstArg.slice(sample.firstArg.lastIndexOf("/") + 1);
+        return shownFirstArg({
+          cmdline: "",
+          firstArg: sample.firstArg.slice(sample.firstArg.lastIndexOf("/") + 1),
+        });
       case "none":
         return "";
     }

@@ -584,3 +584,16 @@ Deno.test("oomhero_last_alert_timestamp_seconds names the process of each outcom
     .filter((l) => l.startsWith("oomhero_last_alert_timestamp_seconds{"));
   assert.deepEqual(left.map((l) => /pid="(\d+)"/.exec(l)![1]), ["101"]);
 });
+
+Deno.test("cmdlineLabel: a kilobytes-long first argument is bounded as in webhook bodies", async () => {
+  const title = `worker: ${"x".repeat(2000)}`;
+  for (const cmdlineLabel of ["first-arg", "basename"] as const) {
+    const metrics = new Metrics({ version: "1", cmdlineLabel });
+    metrics.observeScan([sample(1, title, distinctVariables(0))], 0.001);
+    const [series] = (await metricsByName(metrics)).get("memory_usage")!.values;
+    const label = String(series.labels.cmdline);
+    assert.ok(label.startsWith("worker: xxx"), label);
+    assert.ok(label.length <= 220, `${cmdlineLabel}: ${label.length} characters`);
+    assert.match(label, /chars\)$/);
+  }
+});
