@@ -22,7 +22,7 @@ Deno.test({
       );
       try {
         const line = await oomhero.waitForLog(/memory limit is below what it needs/);
-        assert.match(line, /limit=64Mi needed=72Mi/);
+        assert.match(line, /limit=64Mi needed=80Mi/);
         // Logged before the startup line, so it is not lost if the limit then kills it.
         const warned = oomhero.log.indexOf(line);
         assert.ok(warned < oomhero.log.findIndex((l) => /oomhero started/.test(l)));

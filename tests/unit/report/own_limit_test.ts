@@ -28,11 +28,11 @@ Deno.test("a v2 limit below what oomhero needs warns once with the figure to set
     logs[0],
     new RegExp(
       "WARN +oomhero's memory limit is below what it needs: it may stall or be OOM-killed " +
-        'limit=64Mi needed=72Mi .*fix="set oomhero.s memory limit \\(resources.limits.memory\\) ' +
-        'to at least 72Mi"',
+        'limit=64Mi needed=80Mi .*fix="set oomhero.s memory limit \\(resources.limits.memory\\) ' +
+        'to at least 80Mi"',
     ),
   );
-  assert.equal(NEEDED_MEMORY_BYTES, 72 * MIB);
+  assert.equal(NEEDED_MEMORY_BYTES, 80 * MIB);
 });
 
 Deno.test("a cgroup v1 limit that is enough, or none, is no warning", () => {
