@@ -27,6 +27,7 @@ import {
   type FamilySource,
   ProcessFamily,
 } from "./process_family.ts";
+import { registerOpenFds } from "./open_fds.ts";
 import { PRESSURE_RESOURCES, PRESSURE_SEVERITIES, PRESSURE_WINDOWS } from "../kernel/pressure.ts";
 
 /**
@@ -96,6 +97,7 @@ const SCAN_DURATION_BUCKETS = [
  * yields NaN and 9.2e9), `nodejs_active_*` (Deno stubs, always 0 or 1), `nodejs_gc_duration_seconds`
  * (Deno emits no gc performance entries), `nodejs_version_info` (Deno's emulated Node version)
  * and `process_heap_bytes` (VmData: V8's reservations, ~600 MB under a 64 MB heap cap).
+ * `process_open_fds` is replaced by {@link registerOpenFds}, which asks the kernel for the count.
  */
 const DEFAULT_METRICS_KEPT: ReadonlySet<string> = new Set([
   // The user counter's collect sets all three, so they stay together.
@@ -105,7 +107,6 @@ const DEFAULT_METRICS_KEPT: ReadonlySet<string> = new Set([
   "process_start_time_seconds",
   "process_resident_memory_bytes",
   "process_virtual_memory_bytes",
-  "process_open_fds",
   "process_max_fds",
   "nodejs_heap_size_total_bytes",
   "nodejs_heap_size_used_bytes",
@@ -227,6 +228,7 @@ export class Metrics {
     for (const metric of this.registry.getMetricsAsArray()) {
       if (!DEFAULT_METRICS_KEPT.has(metric.name)) this.registry.removeSingleMetric(metric.name);
     }
+    registerOpenFds(this.registry);
 
     // The per-process families render from the tracked numbers when a scrape reads them: no
     // labelled series is kept between scrapes (prom-client's cost 175 B each, 31 per process).

@@ -108,7 +108,15 @@ Deno.test({
   ignore: NO_CGROUPS !== undefined,
   fn: () =>
     withCgroups([200 * MIB, 100 * MIB], async ([from, to]) => {
+      // Two in `from`: a cgroup.procs read serves both (one alone is checked by its own file).
       const child = await startNamed("sleep", from);
+      const mate = await startNamed("sleep", from);
+      const real = Deno.openSync;
+      const procsOpened: string[] = [];
+      Deno.openSync = (path: string | URL, options?: Deno.OpenOptions) => {
+        if (String(path).endsWith("/cgroup.procs")) procsOpened.push(String(path));
+        return real(path, options);
+      };
       try {
         const captured = capture();
         const collector = new Collector({ procfs: PROCFS, cgroupfs: CGROUPFS, log: captured.log });
@@ -117,6 +125,7 @@ Deno.test({
         const needs = { ...EVERY_FIGURE, pressure: false, oomScore: false, oomScoreAdj: false };
         const scan = () => collector.scan(undefined, needs).find((s) => s.pid === child.pid);
         for (let i = 0; i < 3; i++) assert.equal(scan()?.source.memoryDir, from.dir);
+        assert.ok(procsOpened.includes(`${from.dir}/cgroup.procs`), "cgroup.procs was read");
         Deno.writeTextFileSync(`${to.dir}/cgroup.procs`, String(child.pid));
         const after = scan();
         assert.equal(after?.source.memoryDir, to.dir);
@@ -126,7 +135,9 @@ Deno.test({
         assert.equal(scan()?.source.memoryDir, from.dir);
         assert.deepEqual(captured.warnings().filter((w) => w.pid === child.pid), []);
       } finally {
+        Deno.openSync = real;
         await stopNamed(child);
+        await stopNamed(mate);
       }
       // Gone: the next scan has it no more.
       assert.equal(
