@@ -36,11 +36,12 @@ import { PRESSURE_RESOURCES, PRESSURE_SEVERITIES, PRESSURE_WINDOWS } from "../ke
  */
 export type CmdlineLabel = "first-arg" | "basename" | "none";
 
+const SIGNAL_RESULTS = ["sent", "failed", "dry_run"] as const;
 /** The outcome of a signal, the `result` label of `oomhero_signals_total`. */
-export type SignalResult = "sent" | "failed" | "dry_run";
+export type SignalResult = typeof SIGNAL_RESULTS[number];
 
 /** The outcomes `oomhero_last_alert_timestamp_seconds` tells apart, in its slots' order. */
-const ALERT_OUTCOMES = ["sent", "failed", "dry_run", "withheld"] as const;
+const ALERT_OUTCOMES = [...SIGNAL_RESULTS, "withheld"] as const;
 /** An alert's outcome for one process: a signal result, or withheld (not caught). */
 export type AlertOutcomeLabel = typeof ALERT_OUTCOMES[number];
 const ALERT_SEVERITIES = ["warning", "critical"] as const;

@@ -22,7 +22,7 @@ import {
   withheldNotice,
   type WithheldReason,
 } from "../act/signaller.ts";
-import type { SignalResult } from "../report/metrics.ts";
+import type { AlertOutcomeLabel, SignalResult } from "../report/metrics.ts";
 import { WEBHOOK_SIGNAL, type WebhookNotifier } from "../act/webhook.ts";
 import { DEFAULT_TREND_WINDOW_MS } from "../collect/trend.ts";
 import { TrendTracker } from "../collect/trend_tracker.ts";
@@ -64,7 +64,7 @@ export interface ScanObserver {
   /** After a signal was withheld from a process that does not handle it. */
   countWithheld(severity: Severity, signal: string, reason: WithheldReason): void;
   /** After every send attempt or withholding, with the process it was for. */
-  observeAlert(sample: ProcessSample, severity: Severity, outcome: SignalResult | "withheld"): void;
+  observeAlert(sample: ProcessSample, severity: Severity, outcome: AlertOutcomeLabel): void;
   /**
    * The files every scan must read for this observer (the metrics: the memory figures, whose
    * history the growth gauges show); every file when not given.
