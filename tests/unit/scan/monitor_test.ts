@@ -224,6 +224,43 @@ Deno.test("monitor.run stops promptly when aborted and never overlaps scans", as
   assert.ok(monitor.lastScanEnd() !== undefined);
 });
 
+Deno.test("monitor.run rejects with what a scan throws, and scans no more", async () => {
+  let scans = 0;
+  const monitor = new Monitor({
+    warning: compileExpression("0", VARIABLE_NAMES),
+    critical: compileExpression("0", VARIABLE_NAMES),
+    loopIntervalMs: 1,
+    cooldownMs: 1000,
+    warningSignal: "SIGUSR1",
+    criticalSignal: "SIGUSR2",
+    include: [],
+    exclude: [],
+    dryRun: true,
+  }, {
+    source: {
+      scan: () => {
+        if (++scans === 3) throw new Error("procfs went away");
+        return [];
+      },
+      readStartTime: () => undefined,
+      readSignalMasks: () => CATCHES_ALL,
+    },
+    log: new Logger("error", "text", () => {}),
+  });
+  await assert.rejects(monitor.run(new AbortController().signal), /procfs went away/);
+  // A timer left running would have fired with these ten ticks of one at the same interval (Deno's
+  // test sanitizer does not report a leaked interval).
+  await new Promise<void>((resolve) => {
+    let ticks = 0;
+    const reference = setInterval(() => {
+      if (++ticks < 10) return;
+      clearInterval(reference);
+      resolve();
+    }, 1);
+  });
+  assert.equal(scans, 3);
+});
+
 /** A process that neither catches nor ignores nor blocks anything. */
 const HANDLES_NOTHING: SignalMasks = { blocked: 0n, ignored: 0n, caught: 0n };
 const USR1 = 1n << 9n;
