@@ -361,6 +361,12 @@ export class Collector {
   #scanNumber = 0;
   /** The last scan's {@link ScanCache.watched}: where a `cgroup.procs` read serves several. */
   #watchedIn = new Map<string, number>();
+  /**
+   * Where each process's memory cgroup was found, by its parsed cgroup file (parsed again only
+   * when the file changes): later scans check the directory is still there instead of resolving
+   * the path again. Emptied with the layout, whose mounts the directories are under.
+   */
+  #memoryLocations = new WeakMap<ProcCgroup, HierarchyLocation>();
 
   /** Throws a {@link UsageError} when procfs or cgroupfs is not mounted where given. */
   constructor(options: CollectorOptions) {
@@ -397,6 +403,7 @@ export class Collector {
   #setLayout(layout: CgroupLayout): void {
     this.#layout = layout;
     this.#ours = this.#ownMounts();
+    this.#memoryLocations = new WeakMap();
   }
 
   /**
@@ -935,7 +942,11 @@ export class Collector {
     } else if (path === undefined) {
       problems.push(`no cgroup v${version} memory line in ${this.#procfs}/${pid}/cgroup`);
     } else {
-      location = this.#locate("memory", path, theirs("memory"), cache, problems);
+      location = this.#memoryLocations.get(cgroups);
+      if (location === undefined || cache.state(location.dir) !== "present") {
+        location = this.#locate("memory", path, theirs("memory"), cache, problems);
+        if (location !== undefined) this.#memoryLocations.set(cgroups, location);
+      }
     }
     const memory = location === undefined
       ? UNREADABLE_MEMORY
