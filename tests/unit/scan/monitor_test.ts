@@ -13,6 +13,7 @@ import {
   recordingObserver,
 } from "../../support/fake_sample.ts";
 import { EVERY_FIGURE } from "../../../src/collect/needs.ts";
+import type { ProcessSample } from "../../../src/collect/sample.ts";
 
 /** The shared harness; oomhero's ancestors here are the process 4000 started at 5000. */
 function harness(
@@ -192,32 +193,32 @@ Deno.test("monitor forgets exited processes, so a new process with the same pid 
   assert.deepEqual(h.sent, [[10, "SIGUSR1"], [10, "SIGUSR1"]]);
 });
 
+/** A dry-run monitor that never matches, scanning every 1 ms a source whose scan is `scan`. */
+function loopingMonitor(scan: () => ProcessSample[]): Monitor {
+  return new Monitor(
+    monitorOptions({
+      warning: compileExpression("0", VARIABLE_NAMES),
+      critical: compileExpression("0", VARIABLE_NAMES),
+      loopIntervalMs: 1,
+      cooldownMs: 1000,
+      dryRun: true,
+    }),
+    {
+      source: { scan, readStartTime: () => undefined, readSignalMasks: () => CATCHES_ALL },
+      log: new Logger("error", "text", () => {}),
+    },
+  );
+}
+
 Deno.test("monitor.run stops promptly when aborted and never overlaps scans", async () => {
   let active = 0;
   let scans = 0;
   const stop = new AbortController();
-  const monitor = new Monitor({
-    warning: compileExpression("0", VARIABLE_NAMES),
-    critical: compileExpression("0", VARIABLE_NAMES),
-    loopIntervalMs: 1,
-    cooldownMs: 1000,
-    warningSignal: "SIGUSR1",
-    criticalSignal: "SIGUSR2",
-    include: [],
-    exclude: [],
-    dryRun: true,
-  }, {
-    source: {
-      scan: () => {
-        assert.equal(active++, 0);
-        if (++scans === 5) stop.abort();
-        active--;
-        return [];
-      },
-      readStartTime: () => undefined,
-      readSignalMasks: () => CATCHES_ALL,
-    },
-    log: new Logger("error", "text", () => {}),
+  const monitor = loopingMonitor(() => {
+    assert.equal(active++, 0);
+    if (++scans === 5) stop.abort();
+    active--;
+    return [];
   });
   await monitor.run(stop.signal);
   assert.equal(scans, 5);
@@ -226,26 +227,9 @@ Deno.test("monitor.run stops promptly when aborted and never overlaps scans", as
 
 Deno.test("monitor.run rejects with what a scan throws, and scans no more", async () => {
   let scans = 0;
-  const monitor = new Monitor({
-    warning: compileExpression("0", VARIABLE_NAMES),
-    critical: compileExpression("0", VARIABLE_NAMES),
-    loopIntervalMs: 1,
-    cooldownMs: 1000,
-    warningSignal: "SIGUSR1",
-    criticalSignal: "SIGUSR2",
-    include: [],
-    exclude: [],
-    dryRun: true,
-  }, {
-    source: {
-      scan: () => {
-        if (++scans === 3) throw new Error("procfs went away");
-        return [];
-      },
-      readStartTime: () => undefined,
-      readSignalMasks: () => CATCHES_ALL,
-    },
-    log: new Logger("error", "text", () => {}),
+  const monitor = loopingMonitor(() => {
+    if (++scans === 3) throw new Error("procfs went away");
+    return [];
   });
   await assert.rejects(monitor.run(new AbortController().signal), /procfs went away/);
   // A timer left running would have fired with these ten ticks of one at the same interval (Deno's
