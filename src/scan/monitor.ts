@@ -429,8 +429,8 @@ export class Monitor {
    * more scan, not by a burst, and scans never overlap (the scan is synchronous).
    */
   run(signal: AbortSignal): Promise<void> {
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
     if (signal.aborted) return Promise.resolve();
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
     const end = () => {
       clearInterval(timer);
       signal.removeEventListener("abort", onAbort);
