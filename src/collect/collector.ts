@@ -51,9 +51,8 @@ import {
   type SignalMasks,
 } from "../kernel/procfs.ts";
 import type { CgroupSource, MemoryMaxScope, ProcessSample } from "./sample.ts";
-import { NO_TREND } from "./trend.ts";
 import { UsageError } from "../base/usage_error.ts";
-import { pressureVariable, VARIABLE_NAMES, type Variables } from "./variables.ts";
+import { pressureVariable, type Variables } from "./variables.ts";
 import { ProcessWarnings } from "./warnings.ts";
 
 /** Options of a {@link Collector}. */
@@ -237,15 +236,6 @@ function isOwnNamespace(procfs: string): boolean {
   }
 }
 
-/**
- * Every variable unreadable (NaN) until read, and the trend variables at "no trend": one scan
- * cannot measure a trend (the monitor's TrendTracker fills them in).
- */
-const UNREAD_VARIABLES: Readonly<Variables> = Object.freeze({
-  ...Object.fromEntries(VARIABLE_NAMES.map((name) => [name, NaN])),
-  ...NO_TREND,
-});
-
 /** The memory variables, all unreadable: a cgroup that cannot be read is not an empty one. */
 const UNREADABLE_MEMORY = {
   current: NaN,
@@ -256,11 +246,11 @@ const UNREADABLE_MEMORY = {
   problems: [],
 } as const satisfies MemoryReading;
 
-/** The pressure of a scan that does not read it: every figure NaN, from nowhere. */
+/** The pressure of a scan that does not read it: no figure, from nowhere. */
 const UNREAD_PRESSURE: PressureReading = Object.freeze({
   source: "",
   note: "",
-  variables: UNREAD_VARIABLES,
+  variables: Object.freeze({}),
   found: false,
   problems: [],
 });
@@ -281,14 +271,14 @@ const PRESSURE_VARIABLES: ReadonlyArray<
 );
 
 /**
- * {@link UNREAD_VARIABLES} with these pressure figures (an unreadable resource stays NaN). Built
- * once per source and scan: a spread copy of a ready object costs a process far less than 24
- * stores by computed name.
+ * The pressure variables of these figures (an unreadable resource's NaN). Built once per source
+ * and scan: a spread copy of a ready object costs a process far less than 24 stores by computed
+ * name.
  */
 function withPressure(
   pressure: Partial<Record<PressureResource, Pressure>>,
 ): Readonly<Variables> {
-  const variables: Variables = { ...UNREAD_VARIABLES };
+  const variables: Variables = {};
   for (const [name, resource, severity, window] of PRESSURE_VARIABLES) {
     variables[name] = pressure[resource]?.[severity][window] ?? NaN;
   }
@@ -906,8 +896,8 @@ export class Collector {
       problems,
       needs,
     );
-    variables.oom_score = oomScore;
-    variables.oom_score_adj = oomScoreAdj;
+    if (needs.oomScore) variables.oom_score = oomScore;
+    if (needs.oomScoreAdj) variables.oom_score_adj = oomScoreAdj;
     // Where a later scan may check it is still (see #stillIn): read without a problem only.
     known.memoryDir = source.memoryDir !== "" && problems.length === 0
       ? source.memoryDir
@@ -966,14 +956,17 @@ export class Collector {
       pressureSource: pressure.source,
       pressureNote: pressure.note,
     };
-    const variables: Variables = { ...pressure.variables };
-    variables.memory_current = memory.current;
-    variables.memory_max = memory.max;
-    variables.memory_working_set = memory.workingSet;
-    // No limit: 0, as the original tool reads it; an unreadable figure stays NaN.
-    const limited = memory.max > 0 || Number.isNaN(memory.max);
-    variables.memory_usage = limited ? memory.current / memory.max * 100 : 0;
-    variables.memory_working_set_usage = limited ? memory.workingSet / memory.max * 100 : 0;
+    // Only the figures read: a process's object is the smaller, and nothing reads the rest.
+    const variables: Variables = needs.pressure ? { ...pressure.variables } : {};
+    if (needs.memory) {
+      variables.memory_current = memory.current;
+      variables.memory_max = memory.max;
+      variables.memory_working_set = memory.workingSet;
+      // No limit: 0, as the original tool reads it; an unreadable figure stays NaN.
+      const limited = memory.max > 0 || Number.isNaN(memory.max);
+      variables.memory_usage = limited ? memory.current / memory.max * 100 : 0;
+      variables.memory_working_set_usage = limited ? memory.workingSet / memory.max * 100 : 0;
+    }
     if (memory.scope === "own" && location !== undefined) this.#logOwnScope(source);
     return { source, variables };
   }

@@ -1,11 +1,12 @@
 /**
- * Which kernel files a scan must read: known at startup from the variables the two expressions
- * use, so a scan reads no file whose figures nothing will look at.
+ * Which kernel files a scan must read, and whether it computes the trends: known at startup from
+ * the variables the two expressions use, so a scan reads no file and fits no curve whose figures
+ * nothing will look at.
  * @module
  */
 import { PRESSURE_RESOURCES, PRESSURE_SEVERITIES, PRESSURE_WINDOWS } from "../kernel/pressure.ts";
 import { NO_TREND } from "./trend.ts";
-import { pressureVariable } from "./variables.ts";
+import { pressureVariable, VARIABLE_NAMES } from "./variables.ts";
 
 /** The groups of files a scan may read beyond a process's stat, cmdline and cgroup files. */
 export interface Needs {
@@ -17,6 +18,11 @@ export interface Needs {
   memory: boolean;
   /** The cgroup's (or the system's) three PSI files. */
   pressure: boolean;
+  /**
+   * The trend variables, fitted each scan to the memory history (which `memory` feeds); without,
+   * a sample has none, and the history is still kept when `memory` is read.
+   */
+  trends: boolean;
   /**
    * Where the effective limit is set (`inspect`'s limit dir): on cgroup v1, whose memory.stat
    * states the limit itself, the limit files up the tree are read only for this.
@@ -30,6 +36,7 @@ export const ALL_NEEDS: Readonly<Needs> = Object.freeze({
   oomScoreAdj: true,
   memory: true,
   pressure: true,
+  trends: true,
   limitSource: true,
 });
 
@@ -42,18 +49,20 @@ export const NO_NEEDS: Readonly<Needs> = Object.freeze({
   oomScoreAdj: false,
   memory: false,
   pressure: false,
+  trends: false,
   limitSource: false,
 });
 
-/** The variables read from the memory files, the trend variables' history among them. */
+/** The variables read from the memory files. */
 const MEMORY_VARIABLES: ReadonlySet<string> = new Set([
   "memory_usage",
   "memory_current",
   "memory_max",
   "memory_working_set",
   "memory_working_set_usage",
-  ...Object.keys(NO_TREND),
 ]);
+
+const TREND_VARIABLES: ReadonlySet<string> = new Set(Object.keys(NO_TREND));
 
 const PRESSURE_VARIABLE_NAMES: ReadonlySet<string> = new Set(
   PRESSURE_RESOURCES.flatMap((resource) =>
@@ -63,16 +72,35 @@ const PRESSURE_VARIABLE_NAMES: ReadonlySet<string> = new Set(
   ),
 );
 
-/** The files the figures of `variables` (expression variable names) come from. */
+/** The group of {@link Needs} a variable's figure comes from; undefined for an unknown name. */
+function groupOf(name: string): Exclude<keyof Needs, "limitSource"> | undefined {
+  if (name === "oom_score") return "oomScore";
+  if (name === "oom_score_adj") return "oomScoreAdj";
+  if (MEMORY_VARIABLES.has(name)) return "memory";
+  if (TREND_VARIABLES.has(name)) return "trends";
+  if (PRESSURE_VARIABLE_NAMES.has(name)) return "pressure";
+  return undefined;
+}
+
+/** The files (and trends) the figures of `variables` (expression variable names) come from. */
 export function needsOf(variables: Iterable<string>): Needs {
   const needs: Needs = { ...NO_NEEDS };
   for (const name of variables) {
-    if (name === "oom_score") needs.oomScore = true;
-    else if (name === "oom_score_adj") needs.oomScoreAdj = true;
-    else if (MEMORY_VARIABLES.has(name)) needs.memory = true;
-    else if (PRESSURE_VARIABLE_NAMES.has(name)) needs.pressure = true;
+    const group = groupOf(name);
+    if (group === undefined) continue;
+    needs[group] = true;
+    // The trends are fitted to the memory figures' history.
+    if (group === "trends") needs.memory = true;
   }
   return needs;
+}
+
+/** The variables a sample read with `needs` has, in documentation order: no others are set. */
+export function variablesOf(needs: Readonly<Needs>): string[] {
+  return VARIABLE_NAMES.filter((name) => {
+    const group = groupOf(name);
+    return group !== undefined && needs[group];
+  });
 }
 
 /** What either of `a` and `b` needs. */
@@ -82,11 +110,12 @@ export function unionNeeds(a: Readonly<Needs>, b: Readonly<Needs>): Needs {
     oomScoreAdj: a.oomScoreAdj || b.oomScoreAdj,
     memory: a.memory || b.memory,
     pressure: a.pressure || b.pressure,
+    trends: a.trends || b.trends,
     limitSource: a.limitSource || b.limitSource,
   };
 }
 
-/** Whether `needs` asks for every figure (an expression variable's). */
+/** Whether `needs` asks for every figure (an expression variable's), the trends among them. */
 export function needsEveryFigure(needs: Readonly<Needs>): boolean {
-  return needs.oomScore && needs.oomScoreAdj && needs.memory && needs.pressure;
+  return needs.oomScore && needs.oomScoreAdj && needs.memory && needs.pressure && needs.trends;
 }

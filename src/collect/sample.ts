@@ -49,7 +49,10 @@ export interface ProcessSample {
   firstArg: string;
   /** Where the numbers came from. */
   source: CgroupSource;
-  /** The value of every expression variable; NaN for one that could not be read. */
+  /**
+   * The value of every expression variable of the groups the scan read (its needs), and of the
+   * trends when they were fitted; NaN for one that could not be read. Those not read are absent.
+   */
   variables: Variables;
   /** Why some figures could not be read, when any could not. */
   unreadable?: string[];

@@ -3,7 +3,7 @@
  * (src/collect/trend.ts) can be computed: a bounded buffer per process, dropped when the process exits.
  * @module
  */
-import { processKey, type ProcessSample } from "./sample.ts";
+import type { ProcessSample } from "./sample.ts";
 import {
   DELTA_SPAN_MS,
   firstIndexSince,
@@ -38,11 +38,15 @@ export interface TrendTrackerOptions {
 /** One process's history: times, memory_current and working set in one preallocated buffer. */
 class History implements MemoryHistory {
   length = 0;
+  /** The update that last saw the process: one that did not has lost it. */
+  seenIn = 0;
+  readonly startTime: number;
   readonly times: Float64Array;
   readonly current: Float64Array;
   readonly workingSet: Float64Array;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, startTime: number) {
+    this.startTime = startTime;
     const buffer = new ArrayBuffer(capacity * 3 * Float64Array.BYTES_PER_ELEMENT);
     this.times = new Float64Array(buffer, 0, capacity);
     this.current = new Float64Array(buffer, capacity * Float64Array.BYTES_PER_ELEMENT, capacity);
@@ -84,14 +88,19 @@ class History implements MemoryHistory {
   }
 }
 
+/** Whether the memory figures a trend is computed from could not be read. */
+function unreadable(vars: ProcessSample["variables"]): boolean {
+  return Number.isNaN(vars.memory_current) || Number.isNaN(vars.memory_max);
+}
+
 /** A figure from outside as the maths needs it: finite (a NaN would poison every sum). */
 function finite(value: number | undefined): number {
   return value !== undefined && Number.isFinite(value) ? value : 0;
 }
 
 /**
- * Keeps each watched process's recent memory_current and working set, keyed by pid and start
- * time (a reused pid starts afresh), and writes the trend variables into each sample.
+ * Keeps each watched process's recent memory_current and working set, by pid and start time (a
+ * reused pid starts afresh), and writes the trend variables into samples.
  * Memory: at most {@link TrendTracker.capacity} samples of 24 bytes per watched process.
  */
 export class TrendTracker {
@@ -104,7 +113,9 @@ export class TrendTracker {
   /** How far back the history reaches: the window, or the delta's 10 s when that is longer. */
   readonly #horizonMs: number;
   readonly #minSpacingMs: number;
-  readonly #histories = new Map<string, History>();
+  /** By pid: a scan has one sample a pid, and a history of another start time is replaced. */
+  readonly #histories = new Map<number, History>();
+  #updates = 0;
 
   constructor(options: TrendTrackerOptions) {
     this.#windowMs = options.windowMs;
@@ -117,23 +128,24 @@ export class TrendTracker {
   }
 
   /**
-   * Records each sample's memory figures at `nowMs` (a monotonic clock, milliseconds), writes
-   * the trend variables into its `variables`, and forgets processes not in `samples`.
+   * Records each sample's memory figures at `nowMs` (a monotonic clock, milliseconds), and
+   * forgets processes not in `samples`. With `trends`, also writes the trend variables into each
+   * sample's `variables`; without, they are left out, for {@link TrendTracker.fill} to compute
+   * when something looks at them.
    */
-  update(samples: readonly ProcessSample[], nowMs: number): void {
-    const live = new Set<string>();
+  update(samples: readonly ProcessSample[], nowMs: number, trends = true): void {
+    const round = ++this.#updates;
     for (const sample of samples) {
-      const key = processKey(sample.pid, sample.startTime);
-      live.add(key);
-      let history = this.#histories.get(key);
-      if (history === undefined) {
-        history = new History(this.capacity);
-        this.#histories.set(key, history);
+      let history = this.#histories.get(sample.pid);
+      if (history === undefined || history.startTime !== sample.startTime) {
+        history = new History(this.capacity, sample.startTime);
+        this.#histories.set(sample.pid, history);
       }
+      history.seenIn = round;
       const vars = sample.variables;
       // An unreadable figure is no point on the curve: the trends are unreadable this scan.
-      if (Number.isNaN(vars.memory_current) || Number.isNaN(vars.memory_max)) {
-        Object.assign(vars, UNREADABLE_TREND);
+      if (unreadable(vars)) {
+        if (trends) Object.assign(vars, UNREADABLE_TREND);
         continue;
       }
       history.push(
@@ -143,11 +155,31 @@ export class TrendTracker {
         this.#horizonMs,
         this.#minSpacingMs,
       );
-      Object.assign(vars, trendVariables(history, finite(vars.memory_max), this.#windowMs));
+      if (trends) this.#write(history, vars);
     }
-    for (const key of this.#histories.keys()) {
-      if (!live.has(key)) this.#histories.delete(key);
+    // Every sample's pid is in the map: more entries means some processes are gone.
+    if (this.#histories.size === samples.length) return;
+    for (const [pid, history] of this.#histories) {
+      if (history.seenIn !== round) this.#histories.delete(pid);
     }
+  }
+
+  /**
+   * Writes the trend variables of the histories recorded so far into `samples` (read afresh,
+   * e.g. for a scrape), recording nothing: "no trend" for a process without a history.
+   */
+  fill(samples: readonly ProcessSample[]): void {
+    for (const sample of samples) {
+      const vars = sample.variables;
+      const history = this.#histories.get(sample.pid);
+      if (unreadable(vars)) Object.assign(vars, UNREADABLE_TREND);
+      else if (history?.startTime === sample.startTime) this.#write(history, vars);
+      else Object.assign(vars, NO_TREND);
+    }
+  }
+
+  #write(history: History, vars: ProcessSample["variables"]): void {
+    Object.assign(vars, trendVariables(history, finite(vars.memory_max), this.#windowMs));
   }
 
   /** How many processes have a history. */
@@ -157,6 +189,7 @@ export class TrendTracker {
 
   /** How many samples the history of a process holds; 0 when it has none. */
   samplesHeld(pid: number, startTime: number): number {
-    return this.#histories.get(processKey(pid, startTime))?.length ?? 0;
+    const history = this.#histories.get(pid);
+    return history?.startTime === startTime ? history.length : 0;
   }
 }

@@ -126,5 +126,5 @@ export const BYTE_VARIABLE_NAMES: readonly string[] = VARIABLES
   .filter((v) => v.unit.startsWith("bytes"))
   .map((v) => v.name);
 
-/** The values of every variable for one process. */
+/** The values of one process's variables by name: those a scan read (see `variablesOf`). */
 export type Variables = Record<string, number>;

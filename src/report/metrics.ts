@@ -15,9 +15,8 @@ import {
 } from "prom-client";
 import { shownFirstArg } from "../base/shown_cmdline.ts";
 import { parseKubernetesIds } from "../kernel/kubernetes.ts";
-import type { Needs } from "../collect/needs.ts";
+import { EVERY_FIGURE, type Needs, variablesOf } from "../collect/needs.ts";
 import type { ProcessSample } from "../collect/sample.ts";
-import { NO_TREND } from "../collect/trend.ts";
 import { pressureVariable } from "../collect/variables.ts";
 import {
   escapeLabelValue,
@@ -181,22 +180,21 @@ function labelText(labels: ProcessLabels): string {
     .join(",");
 }
 
-/** The variables computed from the scans' history, not read: a scrape's read leaves them be. */
-const TREND_VARIABLES: ReadonlySet<string> = new Set(Object.keys(NO_TREND));
-
 /** Prometheus metrics of the watched processes and of oomhero, in a registry of their own. */
 export class Metrics {
   /** The registry every metric is in (not prom-client's global one). */
   readonly registry: Registry = new Registry();
   /**
-   * What every scan must read for the metrics: the memory figures, whose history the growth
-   * gauges show. The rest is read when scraped ({@link Metrics.beforeScrape}).
+   * What every scan must read for the metrics: the memory figures, the history the growth
+   * gauges are fitted to when scraped. The rest is read when scraped
+   * ({@link Metrics.beforeScrape}).
    */
   readonly scanNeeds: Readonly<Needs> = Object.freeze({
     oomScore: false,
     oomScoreAdj: false,
     memory: true,
     pressure: false,
+    trends: false,
     limitSource: false,
   });
 
@@ -210,6 +208,8 @@ export class Metrics {
   readonly #seriesVariables: readonly string[];
   /** Called before a scrape renders: reads the figures only the metrics need. */
   #beforeScrape: (() => void) | undefined;
+  /** What the scans read, and the slots of #seriesVariables they fill and leave empty. */
+  #scanSlots: { needs: Readonly<Needs>; filled: Int32Array; empty: Int32Array } | undefined;
   readonly #signals: Counter<"severity" | "signal" | "result">;
   readonly #scans: Counter;
   readonly #scanDuration: Histogram;
@@ -351,22 +351,46 @@ export class Metrics {
     }).set({ version: options.version, deno: Deno.version.deno }, 1);
   }
 
-  /** Records one scan: every sample's values, the scan's duration, and drops idle series. */
-  observeScan(samples: readonly ProcessSample[], durationSeconds: number): void {
+  /**
+   * Records one scan: every sample's figures of those read (`read`, the scan's needs; every
+   * figure when not given), the scan's duration, and drops idle series.
+   */
+  observeScan(
+    samples: readonly ProcessSample[],
+    durationSeconds: number,
+    read: Readonly<Needs> = EVERY_FIGURE,
+  ): void {
     const now = this.#now();
+    const slots = this.#slotsOf(read).filled;
+    const names = this.#seriesVariables;
     for (const sample of samples) {
       const tracked = this.#trackedOf(sample, now);
       tracked.lastSeen = now;
       // Numbers only, so that a scan's samples are not kept alive until the next scrape. A
       // missing or unreadable variable (NaN) leaves its series out, rather than the previous
       // scan's value or 0.
-      const names = this.#seriesVariables;
-      for (let i = 0; i < names.length; i++) tracked.values[i] = sample.variables[names[i]] ?? NaN;
+      const vars = sample.variables;
+      for (let i = 0; i < slots.length; i++) {
+        const slot = slots[i];
+        tracked.values[slot] = vars[names[slot]] ?? NaN;
+      }
     }
     this.#scans.inc();
     this.#scanDuration.observe(durationSeconds);
     this.#processes.set(samples.length);
     this.#removeIdle(now);
+  }
+
+  /** The slots of the per-process numbers that samples read with `needs` fill, and the rest. */
+  #slotsOf(needs: Readonly<Needs>): { filled: Int32Array; empty: Int32Array } {
+    if (this.#scanSlots?.needs !== needs) {
+      const read = new Set(variablesOf(needs));
+      const filled: number[] = [];
+      const empty: number[] = [];
+      this.#seriesVariables.forEach((name, slot) => (read.has(name) ? filled : empty).push(slot));
+      this.#scanSlots = { needs, filled: Int32Array.from(filled), empty: Int32Array.from(empty) };
+    }
+    return this.#scanSlots;
   }
 
   /** The series set of the sample's pid and cmdline, added when new. */
@@ -438,6 +462,13 @@ export class Metrics {
    * application/openmetrics-text, the Prometheus text format otherwise.
    */
   async render(accept: string | null): Promise<RenderedMetrics> {
+    // What the scans do not read is shown only as read for this scrape: never a stale figure.
+    const empty = this.#scanSlots?.empty;
+    if (empty !== undefined && empty.length > 0) {
+      for (const tracked of this.#tracked.values()) {
+        for (let i = 0; i < empty.length; i++) tracked.values[empty[i]] = NaN;
+      }
+    }
     this.#beforeScrape?.();
     // Also here, so series go idle on time even when the scan loop is stuck.
     this.#removeIdle(this.#now());
@@ -473,17 +504,16 @@ export class Metrics {
   }
 
   /**
-   * Updates the figures of the tracked series from samples read for a scrape, without counting
-   * a scan or marking anything seen: a process no scan saw is not added.
+   * Updates the figures of the tracked series from samples read for a scrape (every figure, the
+   * trends fitted to the scans' history), without counting a scan or marking anything seen: a
+   * process no scan saw is not added.
    */
   observeFigures(samples: readonly ProcessSample[]): void {
     for (const sample of samples) {
       const tracked = this.#tracked.get(`${sample.pid} ${this.#cmdline(sample)}`);
       if (tracked === undefined) continue;
       const names = this.#seriesVariables;
-      for (let i = 0; i < names.length; i++) {
-        if (!TREND_VARIABLES.has(names[i])) tracked.values[i] = sample.variables[names[i]] ?? NaN;
-      }
+      for (let i = 0; i < names.length; i++) tracked.values[i] = sample.variables[names[i]] ?? NaN;
     }
   }
 

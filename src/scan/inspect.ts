@@ -276,18 +276,19 @@ export async function inspect(options: InspectOptions, log: Logger): Promise<str
   let selection = select(collector, options);
   let scans = 1;
   let sampledMs = 0;
+  // The window covers every scan, so the trends are fitted over all of them; one scan fits none
+  // (they read "no trend").
+  const trends = new TrendTracker({
+    windowMs: options.sampleMs + SAMPLE_INTERVAL_MS,
+    intervalMs: SAMPLE_INTERVAL_MS,
+  });
+  const start = performance.now();
+  trends.update(selection.samples, start);
   if (options.sampleMs > 0) {
     log.info("sampling to measure the growth variables", {
       sample: formatDuration(options.sampleMs),
       interval: formatDuration(SAMPLE_INTERVAL_MS),
     });
-    // The window covers every scan, so the trends are fitted over all of them.
-    const trends = new TrendTracker({
-      windowMs: options.sampleMs + SAMPLE_INTERVAL_MS,
-      intervalMs: SAMPLE_INTERVAL_MS,
-    });
-    const start = performance.now();
-    trends.update(selection.samples, start);
     while (sampledMs < options.sampleMs) {
       await delay(Math.min(SAMPLE_INTERVAL_MS, options.sampleMs - sampledMs));
       const now = performance.now();

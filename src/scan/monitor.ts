@@ -55,8 +55,12 @@ export interface ProcessSource {
 
 /** Receives what each scan saw and did: the metrics registry in production. */
 export interface ScanObserver {
-  /** After every scan, with the watched processes. */
-  observeScan(samples: readonly ProcessSample[], durationSeconds: number): void;
+  /** After every scan, with the watched processes and what the scan read (its needs). */
+  observeScan(
+    samples: readonly ProcessSample[],
+    durationSeconds: number,
+    read: Readonly<Needs>,
+  ): void;
   /** After every send attempt. */
   countSignal(severity: Severity, signal: string, result: SignalResult): void;
   /** After a failed send, with its reason. */
@@ -66,11 +70,14 @@ export interface ScanObserver {
   /** After every send attempt or withholding, with the process it was for. */
   observeAlert(sample: ProcessSample, severity: Severity, outcome: AlertOutcomeLabel): void;
   /**
-   * The files every scan must read for this observer (the metrics: the memory figures, whose
-   * history the growth gauges show); every file when not given.
+   * The files every scan must read for this observer (the metrics: the memory figures, the
+   * history the growth gauges are fitted to); every file and the trends when not given.
    */
   readonly scanNeeds?: Readonly<Needs>;
-  /** The figures of the watched processes read in full for it, by {@link Monitor.refresh}. */
+  /**
+   * The figures of the watched processes read in full for it, the trends fitted to the scans'
+   * history, by {@link Monitor.refresh}.
+   */
   observeFigures?(samples: readonly ProcessSample[]): void;
 }
 
@@ -185,10 +192,13 @@ export class Monitor {
       afterMs: deps.nothingToWatchAfterMs,
     });
     // A webhook body carries every variable.
-    this.#needs = deps.webhook !== undefined ? EVERY_FIGURE : unionNeeds(
+    const needs = deps.webhook !== undefined ? EVERY_FIGURE : unionNeeds(
       needsOf([...opts.warning.variables, ...opts.critical.variables]),
       deps.observer === undefined ? NO_NEEDS : deps.observer.scanNeeds ?? EVERY_FIGURE,
     );
+    // A scan that reads every file fits the trends too: a scrape then reads nothing again.
+    const everyFile = needs.oomScore && needs.oomScoreAdj && needs.memory && needs.pressure;
+    this.#needs = Object.freeze(everyFile ? { ...needs, trends: true } : needs);
   }
 
   /** Why oomhero is not ready although it scans: nothing to watch since startup. */
@@ -208,7 +218,9 @@ export class Monitor {
   refresh(): void {
     if (needsEveryFigure(this.#needs) || this.#observer?.observeFigures === undefined) return;
     try {
-      this.#observer.observeFigures(this.#source.scan(this.#watched, EVERY_FIGURE));
+      const samples = this.#source.scan(this.#watched, EVERY_FIGURE);
+      this.#trends.fill(samples);
+      this.#observer.observeFigures(samples);
     } catch (err) {
       // The scrape shows what the scans read; the scan loop reports what is wrong.
       this.#log.debug("scrape's read failed", { error: String(err) });
@@ -232,18 +244,24 @@ export class Monitor {
       othersVisible ||= pid !== 1 && !this.#ancestorPids.has(pid);
       return isWatched(cmdline, this.#opts.include, this.#opts.exclude);
     }, this.#needs);
-    this.#trends.update(samples, start);
+    // The history is of the memory figures: without them, nothing looks at a trend.
+    if (this.#needs.memory) this.#trends.update(samples, start, this.#needs.trends);
     this.#nothingToWatch.observe(
       samples,
       (s) => s.pid === 1 || this.#signaller.ancestors.has(processKey(s.pid, s.startTime)),
       othersVisible,
       start,
     );
-    const live = new Set<string>();
+    // The processes' keys only while some table holds one: none do until an alert.
+    const live = this.#cooldown.size > 0 || this.#webhookCooldown.size > 0 ||
+        this.#reportedFailures.size > 0
+      ? new Set<string>()
+      : undefined;
     for (const sample of samples) {
-      const key = processKey(sample.pid, sample.startTime);
-      live.add(key);
       const severity = evaluateSeverity(this.#opts, sample.variables);
+      if (!severity && live === undefined) continue;
+      const key = processKey(sample.pid, sample.startTime);
+      live?.add(key);
       if (!severity) continue;
       if (this.#sendsSignals && this.#cooldown.allows(key, severity, start)) {
         this.#act(sample, key, severity);
@@ -252,15 +270,20 @@ export class Monitor {
         this.#notify(this.#webhook, sample, key, severity);
       }
     }
+    if (live !== undefined) this.#retain(live);
+    const end = this.#now();
+    this.#lastScanEnd = end;
+    this.#observer?.observeScan(samples, (end - start) / 1000, this.#needs);
+    this.#logRate(end, samples.length);
+  }
+
+  /** Forgets the cooldowns and reported failures of processes not in `live`. */
+  #retain(live: ReadonlySet<string>): void {
     this.#cooldown.retain(live);
     this.#webhookCooldown.retain(live);
     for (const k of this.#reportedFailures) {
       if (!live.has(k.slice(0, k.lastIndexOf("/")))) this.#reportedFailures.delete(k);
     }
-    const end = this.#now();
-    this.#lastScanEnd = end;
-    this.#observer?.observeScan(samples, (end - start) / 1000);
-    this.#logRate(end, samples.length);
   }
 
   #act(sample: ProcessSample, key: string, severity: Severity): void {

@@ -10,7 +10,7 @@ import {
   VARIABLE_NAMES,
   type Variables,
 } from "../../../src/collect/variables.ts";
-import { EVERY_FIGURE } from "../../../src/collect/needs.ts";
+import { EVERY_FIGURE, variablesOf } from "../../../src/collect/needs.ts";
 import {
   PRESSURE_RESOURCES,
   PRESSURE_SEVERITIES,
@@ -45,10 +45,12 @@ interface MemoryFigures {
   oom_score_adj: number;
 }
 
-/** Every variable, spelled out, so a test asserts all of them. */
+/**
+ * Every variable a scan reads, spelled out, so a test asserts all of them: all but the trends,
+ * which the monitor's tracker fits to the scans' history.
+ */
 function variables(memory: MemoryFigures, psi: Psi): Variables {
-  // One scan measures no trend.
-  const out: Variables = { ...memory, ...NO_TREND };
+  const out: Variables = { ...memory };
   for (const resource of PRESSURE_RESOURCES) {
     PRESSURE_SEVERITIES.forEach((severity, s) => {
       PRESSURE_WINDOWS.forEach((window, w) => {
@@ -56,7 +58,10 @@ function variables(memory: MemoryFigures, psi: Psi): Variables {
       });
     });
   }
-  assert.deepEqual(Object.keys(out).sort(), [...VARIABLE_NAMES].sort());
+  assert.deepEqual(
+    Object.keys(out).sort(),
+    VARIABLE_NAMES.filter((name) => !Object.hasOwn(NO_TREND, name)).sort(),
+  );
   return out;
 }
 
@@ -624,26 +629,29 @@ Deno.test("a scan reads only the files its needs name: the others are NaN, never
       oomScoreAdj: false,
       memory: true,
       pressure: false,
+      trends: false,
       limitSource: false,
     };
     const s = byPid(c.scan(undefined, memoryOnly)).get(100)!;
     assert.equal(s.unreadable, undefined);
     assert.deepEqual(warnings(captured).filter(([pid]) => pid === 100), []);
     assert.equal(s.variables.memory_usage, 25);
+    // Figures not read are not set: nothing this scan looks at them.
     for (const name of ["oom_score", "oom_score_adj", "memory_pressure_some_avg10"]) {
-      assert.ok(Number.isNaN(s.variables[name]), name);
+      assert.equal(s.variables[name], undefined, name);
     }
+    assert.deepEqual(Object.keys(s.variables).sort(), variablesOf(memoryOnly).sort());
     const adjOnly = {
       oomScore: false,
       oomScoreAdj: true,
       memory: false,
       pressure: false,
+      trends: false,
       limitSource: false,
     };
     const adj = byPid(c.scan(undefined, adjOnly)).get(101)!;
     assert.equal(adj.variables.oom_score_adj, 500);
-    assert.ok(Number.isNaN(adj.variables.memory_current));
-    assert.ok(Number.isNaN(adj.variables.oom_score));
+    assert.deepEqual(Object.keys(adj.variables), ["oom_score_adj"]);
     assert.equal(adj.source.path, "/kubepods.slice/kubepods-pod1.slice/cri-containerd-aaa.scope");
     // Every file: the same process now warns of each one.
     const full = byPid(c.scan()).get(100)!;

@@ -6,6 +6,7 @@ import {
   needsOf,
   NO_NEEDS,
   unionNeeds,
+  variablesOf,
 } from "../../../src/collect/needs.ts";
 import { VARIABLE_NAMES } from "../../../src/collect/variables.ts";
 
@@ -15,9 +16,32 @@ Deno.test("needsOf: each variable needs the files its figure comes from, and no 
   assert.deepEqual(needsOf(["oom_score"]), { ...NO_NEEDS, oomScore: true });
   assert.deepEqual(needsOf(["oom_score_adj"]), { ...NO_NEEDS, oomScoreAdj: true });
   assert.deepEqual(needsOf(["io_pressure_full_avg60"]), { ...NO_NEEDS, pressure: true });
-  // The trend variables are computed from the memory figures' history.
+  // The trend variables are fitted to the memory figures' history.
   for (const name of ["memory_growth_rate", "memory_seconds_to_limit", "memory_usage_delta_10s"]) {
-    assert.deepEqual(needsOf([name]), { ...NO_NEEDS, memory: true }, name);
+    assert.deepEqual(needsOf([name]), { ...NO_NEEDS, memory: true, trends: true }, name);
+  }
+});
+
+Deno.test("variablesOf: the variables a sample read with the needs has, and needsOf's inverse", () => {
+  assert.deepEqual(variablesOf(NO_NEEDS), []);
+  assert.deepEqual(variablesOf(ALL_NEEDS), VARIABLE_NAMES);
+  assert.deepEqual(variablesOf({ ...NO_NEEDS, memory: true }), [
+    "memory_usage",
+    "memory_current",
+    "memory_max",
+    "memory_working_set",
+    "memory_working_set_usage",
+  ]);
+  assert.deepEqual(variablesOf({ ...NO_NEEDS, oomScoreAdj: true }), ["oom_score_adj"]);
+  assert.equal(variablesOf({ ...NO_NEEDS, pressure: true }).length, 24);
+  // Each variable's needs give it back, and only variables those needs cover.
+  for (const name of VARIABLE_NAMES) {
+    const needs = needsOf([name]);
+    const back = variablesOf(needs);
+    assert.ok(back.includes(name), name);
+    for (const other of back) {
+      assert.deepEqual(unionNeeds(needs, needsOf([other])), needs, `${name} gives ${other}`);
+    }
   }
 });
 
@@ -30,6 +54,8 @@ Deno.test("needsOf: every variable needs some file, and all of them need every f
   assert.deepEqual(EVERY_FIGURE, { ...ALL_NEEDS, limitSource: false });
   assert.ok(needsEveryFigure(needsOf(VARIABLE_NAMES)));
   assert.ok(!needsEveryFigure(needsOf(["memory_usage", "oom_score", "cpu_pressure_some_avg10"])));
+  // Every file but no trend: a scrape would still have the trends to fit.
+  assert.ok(!needsEveryFigure({ ...EVERY_FIGURE, trends: false }));
 });
 
 Deno.test("unionNeeds: what either needs", () => {

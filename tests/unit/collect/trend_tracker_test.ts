@@ -15,7 +15,7 @@ import {
   TrendTracker,
 } from "../../../src/collect/trend_tracker.ts";
 import { VARIABLE_NAMES } from "../../../src/collect/variables.ts";
-import { CATCHES_ALL, fakeSample } from "../../support/fake_sample.ts";
+import { CATCHES_ALL, fakeSample, monitorOptions } from "../../support/fake_sample.ts";
 
 const MIB = 1024 * 1024;
 
@@ -161,6 +161,80 @@ Deno.test("tracker: an unreadable figure makes that scan's trends unreadable, no
   const s = sample(3, 30, { current: 10 * MIB, max: NaN });
   tracker.update([s], 2_100);
   assert.ok(Number.isNaN(s.variables.memory_seconds_to_limit));
+});
+
+Deno.test("tracker: without trends it keeps the history and writes none; fill fits them", () => {
+  const tracker = new TrendTracker({ windowMs: 5_000, intervalMs: 100 });
+  const max = 1024 * MIB;
+  const grow = (t: number) => ({ current: 100 * MIB + 10 * MIB * t / 1000, max });
+  for (let t = 0; t <= 3_000; t += 100) {
+    const s = sample(10, 1_000, grow(t));
+    delete s.variables.memory_growth_rate;
+    const before = { ...s.variables };
+    tracker.update([s], t, false);
+    assert.deepEqual(s.variables, before, `at ${t} ms`);
+  }
+  const held = tracker.samplesHeld(10, 1_000);
+  assert.ok(held > 3);
+  // Read afresh (for a scrape): the history's trends, and nothing recorded.
+  const fresh = sample(10, 1_000, grow(3_050));
+  const unknown = sample(11, 1_011, grow(0));
+  const reused = sample(10, 2_000, grow(0));
+  const unreadable = sample(10, 1_000, { current: NaN, max });
+  tracker.fill([fresh, unknown, reused, unreadable]);
+  assert.ok(Math.abs(fresh.variables.memory_growth_rate - 10 * MIB) < 1e-6 * 10 * MIB);
+  assert.ok(fresh.variables.memory_seconds_to_limit < NEVER_SECONDS);
+  assert.deepEqual(trends(unknown), NO_TREND);
+  assert.deepEqual(trends(reused), NO_TREND);
+  for (const [name, value] of Object.entries(trends(unreadable))) {
+    assert.ok(Number.isNaN(value), name);
+  }
+  assert.equal(tracker.samplesHeld(10, 1_000), held);
+  assert.equal(tracker.size, 1);
+});
+
+Deno.test("monitor: with no expression on a trend, scans fit none and a scrape shows them fitted", async () => {
+  const clock = { now: 0 };
+  const growing = (t: number) => {
+    const s = sample(10, 1_010, { current: 100 * MIB + 20 * MIB * t / 1000, max: 1024 * MIB });
+    for (const name of Object.keys(NO_TREND)) delete s.variables[name];
+    return s;
+  };
+  const scans: ProcessSample[][] = [];
+  const metrics = new Metrics({ version: "test", now: () => clock.now });
+  const monitor = new Monitor(
+    {
+      ...monitorOptions({
+        warning: compileExpression("memory_usage > 80", VARIABLE_NAMES),
+        critical: compileExpression("memory_usage > 90", VARIABLE_NAMES),
+      }),
+      trendWindowMs: 5_000,
+    },
+    {
+      source: {
+        scan: () => {
+          scans.push([growing(clock.now)]);
+          return scans.at(-1)!;
+        },
+        readStartTime: () => 1_010,
+        readSignalMasks: () => CATCHES_ALL,
+      },
+      log: new Logger("error", "text", () => {}),
+      observer: metrics,
+      now: () => clock.now,
+    },
+  );
+  metrics.beforeScrape(() => monitor.refresh());
+  assert.equal(monitor.needs.trends, false);
+  for (clock.now = 0; clock.now <= 3_000; clock.now += 100) monitor.scanOnce();
+  for (const scan of scans) assert.equal(scan[0].variables.memory_growth_rate, undefined);
+  const { body } = await metrics.render(null);
+  // The scrape's own read (the last in `scans`) has the trends fitted to the scans' history.
+  const rate = Number(
+    /^memory_growth_rate_bytes_per_second\{pid="10",.*\} (\S+)$/m.exec(body)?.[1],
+  );
+  assert.ok(Math.abs(rate - 20 * MIB) < 1e-3, `${rate}`);
+  assert.ok(Math.abs(scans.at(-1)![0].variables.memory_growth_rate - 20 * MIB) < 1e-3);
 });
 
 Deno.test("monitor: a growing process is warned by memory_seconds_to_limit long before 90 %", async () => {

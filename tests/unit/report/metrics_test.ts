@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type CmdlineLabel, Metrics } from "../../../src/report/metrics.ts";
 import type { ProcessSample } from "../../../src/collect/sample.ts";
+import { variablesOf } from "../../../src/collect/needs.ts";
 import {
   pressureVariable,
   VARIABLE_NAMES,
@@ -521,33 +522,52 @@ Deno.test("metrics live in their own registry, not prom-client's global one", as
   assert.equal(register.getSingleMetric("oomhero_scans_total"), undefined);
 });
 
-Deno.test("a scrape first reads what scans leave out; the trend gauges keep the scans' values", async () => {
+Deno.test("a scrape shows what scans leave out only as read for it, never a stale figure", async () => {
   const { metrics } = withClock();
-  const scanned = realisticVariables();
-  // What a scan that reads only the memory files hands over.
-  for (const name of VARIABLE_NAMES) {
-    if (name.includes("pressure") || name.startsWith("oom_score")) scanned[name] = NaN;
+  // What a scan that reads only the memory files hands over: those figures, no others.
+  const scanned = Object.fromEntries(
+    variablesOf(metrics.scanNeeds).map((name) => [name, realisticVariables()[name]]),
+  );
+  metrics.observeScan([sample(7, "java", scanned)], 0.001, metrics.scanNeeds);
+  let full: ProcessSample[] = [];
+  metrics.beforeScrape(() => metrics.observeFigures(full));
+  const line = (body: string, name: string) =>
+    body.split("\n").find((l) => l.startsWith(`${name}{pid="7",`));
+  // No figure read for the scrape (its read failed): the scan's figures, the rest absent.
+  let body = (await metrics.render(null)).body;
+  assert.equal(
+    line(body, "memory_current_bytes"),
+    'memory_current_bytes{pid="7",cmdline="java"} 939524096',
+  );
+  for (const name of ["oom_score", "memory_pressure", "memory_growth_rate_bytes_per_second"]) {
+    assert.equal(line(body, name), undefined, name);
   }
-  scanned.memory_growth_rate = 4096;
-  metrics.observeScan([sample(7, "java", scanned)], 0.001);
-  let refreshes = 0;
-  metrics.beforeScrape(() => {
-    refreshes++;
-    // The full read of a scrape: every figure, the trends unmeasured by one read.
-    const full = realisticVariables();
-    full.memory_growth_rate = 0;
-    metrics.observeFigures([sample(7, "java", full), sample(8, "java", full)]);
-  });
-  const body = (await metrics.render(null)).body;
-  assert.equal(refreshes, 1);
-  assert.match(body, /^oom_score\{pid="7",cmdline="java"\} 1043$/m);
+  // The full read of a scrape: every figure, the trends fitted to the scans' history.
+  const figures = realisticVariables();
+  figures.memory_growth_rate = 4096;
+  full = [sample(7, "java", figures), sample(8, "java", figures)];
+  body = (await metrics.render(null)).body;
+  assert.equal(line(body, "oom_score"), 'oom_score{pid="7",cmdline="java"} 1043');
   assert.match(
     body,
     /^memory_pressure\{pid="7",[^}]*severity_level="some",severity_window="avg10"\} 3.5$/m,
   );
-  assert.match(body, /^memory_growth_rate_bytes_per_second\{pid="7",cmdline="java"\} 4096$/m);
+  assert.equal(
+    line(body, "memory_growth_rate_bytes_per_second"),
+    'memory_growth_rate_bytes_per_second{pid="7",cmdline="java"} 4096',
+  );
   // A process no scan has seen is not added by a scrape's read.
   assert.doesNotMatch(body, /pid="8"/);
+  // Gone by the next scrape's read, seen by a scan since: the last scrape's figures are not shown.
+  metrics.observeScan([sample(7, "java", scanned)], 0.001, metrics.scanNeeds);
+  full = [];
+  body = (await metrics.render(null)).body;
+  assert.equal(line(body, "oom_score"), undefined);
+  assert.equal(line(body, "memory_growth_rate_bytes_per_second"), undefined);
+  assert.equal(
+    line(body, "memory_max_bytes"),
+    'memory_max_bytes{pid="7",cmdline="java"} 1073741824',
+  );
 });
 
 Deno.test("oomhero_last_alert_timestamp_seconds names the process of each outcome, and goes with it", async () => {

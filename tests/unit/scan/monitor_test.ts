@@ -448,6 +448,7 @@ Deno.test("scans read what the expressions and the observer need; a refresh read
             oomScoreAdj: false,
             memory: true,
             pressure: false,
+            trends: false,
             limitSource: false,
           },
           observeFigures: (got) => observed.push(got.map((s) => s.pid)),
@@ -460,6 +461,7 @@ Deno.test("scans read what the expressions and the observer need; a refresh read
     oomScoreAdj: false,
     memory: false,
     pressure: false,
+    trends: false,
     limitSource: false,
   };
   const m = monitor({
@@ -478,6 +480,14 @@ Deno.test("scans read what the expressions and the observer need; a refresh read
   observing.refresh();
   assert.deepEqual(asked.at(-1), EVERY_FIGURE);
   assert.deepEqual(observed, [[10, 11]]);
+  // Every file read by the scans: they fit the trends too, and a refresh is moot.
+  const everyFile = monitor({
+    warning: compileExpression("oom_score > 900 && oom_score_adj > 0", VARIABLE_NAMES),
+    critical: compileExpression("memory_usage > 90 && io_pressure_some_avg10 > 50", VARIABLE_NAMES),
+  }, true);
+  assert.deepEqual(everyFile.needs, { ...EVERY_FIGURE, trends: true });
+  everyFile.refresh();
+  assert.equal(observed.length, 1);
   // A webhook body carries every variable: every scan reads everything, and a refresh is moot.
   const hooked = monitor({}, true, true);
   assert.deepEqual(hooked.needs, EVERY_FIGURE);
