@@ -6,6 +6,7 @@ import { parseDocument } from "yaml";
 import type { MonitorOptions } from "../../../src/scan/monitor.ts";
 import type { ProcessSample } from "../../../src/collect/sample.ts";
 import { VARIABLE_NAMES } from "../../../src/collect/variables.ts";
+import { NO_TREND } from "../../../src/collect/trend.ts";
 import {
   type DeliveryOutcome,
   WebhookNotifier,
@@ -194,12 +195,18 @@ Deno.test("monitor with a webhook POSTs instead of signalling, without waiting f
   try {
     const webhook = notifier(receiver.url());
     const { h, monitor } = harness(webhook);
-    h.samples = [fakeSample(10, { memory_usage: 80 }, "java -jar app.jar")];
+    const sample = fakeSample(10, { memory_usage: 80 }, "java -jar app.jar");
+    // As the collector hands it over: the trends are the monitor's to fit, for the body.
+    for (const name of Object.keys(NO_TREND)) delete sample.variables[name];
+    h.samples = [sample];
     monitor.scanOnce();
     // scanOnce has returned and the POST is still under way: nothing counted yet.
     assert.equal(webhook.inFlight, 1);
     assert.deepEqual(h.counted, []);
-    await receiver.received(1);
+    const [request] = await receiver.received(1);
+    const collected = JSON.parse(request.body).collected_data;
+    for (const name of VARIABLE_NAMES) assert.equal(typeof collected[name], "number", name);
+    assert.equal(collected.memory_seconds_to_limit, NO_TREND.memory_seconds_to_limit);
     assert.equal(webhook.inFlight, 1);
     receiver.release();
     await webhook.settled();
