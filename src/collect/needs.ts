@@ -115,7 +115,12 @@ export function unionNeeds(a: Readonly<Needs>, b: Readonly<Needs>): Needs {
   };
 }
 
+/** Whether `needs` asks for every file an expression variable's figure is read from. */
+export function needsEveryFile(needs: Readonly<Needs>): boolean {
+  return needs.oomScore && needs.oomScoreAdj && needs.memory && needs.pressure;
+}
+
 /** Whether `needs` asks for every figure (an expression variable's), the trends among them. */
 export function needsEveryFigure(needs: Readonly<Needs>): boolean {
-  return needs.oomScore && needs.oomScoreAdj && needs.memory && needs.pressure && needs.trends;
+  return needsEveryFile(needs) && needs.trends;
 }

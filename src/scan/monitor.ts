@@ -31,6 +31,7 @@ import {
   EVERY_FIGURE,
   type Needs,
   needsEveryFigure,
+  needsEveryFile,
   needsOf,
   NO_NEEDS,
   unionNeeds,
@@ -197,8 +198,7 @@ export class Monitor {
       deps.observer === undefined ? NO_NEEDS : deps.observer.scanNeeds ?? EVERY_FIGURE,
     );
     // A scan that reads every file fits the trends too: a scrape then reads nothing again.
-    const everyFile = needs.oomScore && needs.oomScoreAdj && needs.memory && needs.pressure;
-    this.#needs = Object.freeze(everyFile ? { ...needs, trends: true } : needs);
+    this.#needs = Object.freeze(needsEveryFile(needs) ? { ...needs, trends: true } : needs);
   }
 
   /** Why oomhero is not ready although it scans: nothing to watch since startup. */
