@@ -126,6 +126,7 @@ interface KnownProcess {
 /** The memory figures of one cgroup, shared by its processes within a scan; NaN: unreadable. */
 interface MemoryReading {
   current: number;
+  /** NaN when unreadable or not read (memory.stat is read only when something uses it). */
   workingSet: number;
   /** The effective limit, 0 when there is none, NaN when a limit file could not be read. */
   max: number;
@@ -159,6 +160,11 @@ interface OwnMounts {
   memory: HierarchyMount[];
   unified: HierarchyMount[];
   above: { memory: string[]; unified: string[] };
+  /**
+   * Whether our v1 memory mount is the hierarchy's root (it has `cgroup.sane_behavior`, which
+   * only the root has, whatever the cgroup namespace): a walk up it sees every limit.
+   */
+  wholeMemoryTree: boolean;
 }
 
 /** The cgroup mounts of one process's mount namespace, or why they cannot be used. */
@@ -424,6 +430,8 @@ export class Collector {
     };
     const memoryAbove = this.#namespaceRoot(hierarchyMounts(mounts, "memory", version));
     return {
+      wholeMemoryTree: version === 1 && dirs.memory !== undefined &&
+        pathState(`${dirs.memory}/cgroup.sane_behavior`) === "present",
       memory: mount(dirs.memory, "memory"),
       unified: mount(dirs.unified, "unified"),
       above: {
@@ -940,7 +948,7 @@ export class Collector {
     }
     const memory = location === undefined
       ? UNREADABLE_MEMORY
-      : this.#memory(location, version, cache, needs.limitSource);
+      : this.#memory(location, version, cache, needs);
     problems.push(...memory.problems);
     const pressure = needs.pressure
       ? this.#pressure(pid, cgroups.unified, theirs("unified"), cache)
@@ -961,11 +969,13 @@ export class Collector {
     if (needs.memory) {
       variables.memory_current = memory.current;
       variables.memory_max = memory.max;
-      variables.memory_working_set = memory.workingSet;
       // No limit: 0, as the original tool reads it; an unreadable figure stays NaN.
       const limited = memory.max > 0 || Number.isNaN(memory.max);
       variables.memory_usage = limited ? memory.current / memory.max * 100 : 0;
-      variables.memory_working_set_usage = limited ? memory.workingSet / memory.max * 100 : 0;
+      if (needs.workingSet) {
+        variables.memory_working_set = memory.workingSet;
+        variables.memory_working_set_usage = limited ? memory.workingSet / memory.max * 100 : 0;
+      }
     }
     if (memory.scope === "own" && location !== undefined) this.#logOwnScope(source);
     return { source, variables };
@@ -1043,14 +1053,16 @@ export class Collector {
   }
 
   /**
-   * The memory figures of a cgroup, once per scan. On v1 the limit files up the tree are read
-   * only for `limitSource` (where the limit is set): memory.stat states the limit itself.
+   * The memory figures of a cgroup, once per scan, as far as `needs` asks: memory.stat only for
+   * the working set, or on v1 for the limit it states where our view does not reach the tree's
+   * top. The limit files up the tree are read where memory.stat does not state the limit, and
+   * for `limitSource` (where the limit is set).
    */
   #memory(
     location: HierarchyLocation,
     version: CgroupVersion,
     cache: ScanCache,
-    limitSource: boolean,
+    needs: Readonly<Needs>,
   ): MemoryReading {
     const memoryDir = location.dir;
     const cached = cache.memory.get(memoryDir);
@@ -1061,8 +1073,13 @@ export class Collector {
     const current =
       parsed(currentPath, () => parseMemoryBytes(this.#files.read(currentPath)), problems) ?? NaN;
     if (Number.isNaN(current)) this.#layoutSuspect = true;
+    // A walk up a whole v1 tree sees every limit: the one memory.stat would state.
+    const wholeTree = version === 1 && location.view === "host" &&
+      this.#ours.wholeMemoryTree;
     const statPath = `${memoryDir}/memory.stat`;
-    const stat = parsed(statPath, () => this.#files.read(statPath), problems);
+    const stat = needs.workingSet || (version === 1 && !wholeTree)
+      ? parsed(statPath, () => this.#files.read(statPath), problems)
+      : undefined;
     // Without inactive_file the working set is taken as all of usage: the cautious figure.
     const inactive = stat === undefined
       ? 0
@@ -1075,7 +1092,7 @@ export class Collector {
     let limitDir = "";
     let unreadable = false;
     let top: LimitReading | undefined;
-    const walk = hierarchical === undefined || limitSource;
+    const walk = hierarchical === undefined || needs.limitSource;
     for (const dir of walk ? ancestors(memoryDir, location.root) : []) {
       top = this.#limit(`${dir}/${files.limit}`, cache);
       if (top.problem !== undefined) {
@@ -1098,14 +1115,14 @@ export class Collector {
       limit = hierarchical;
     } else {
       // The v2 root has no memory.max and no cgroup.type: a walk that reached it saw every limit.
-      const reachedRoot = version === 2 && top?.missing === true &&
-        cache.state(`${location.root}/cgroup.type`) === "absent";
+      const reachedRoot = wholeTree || version === 2 && top?.missing === true &&
+          cache.state(`${location.root}/cgroup.type`) === "absent";
       scope = reachedRoot ? "effective" : "own";
     }
     if (!Number.isFinite(limit)) limitDir = "";
     const reading: MemoryReading = {
       current,
-      workingSet: Math.max(0, current - inactive),
+      workingSet: needs.workingSet ? Math.max(0, current - inactive) : NaN,
       max: unreadable ? NaN : Number.isFinite(limit) ? limit : 0,
       limitDir,
       scope,

@@ -14,8 +14,16 @@ export interface Needs {
   oomScore: boolean;
   /** `/proc/<pid>/oom_score_adj`. */
   oomScoreAdj: boolean;
-  /** The cgroup's memory files: usage, memory.stat and the limits up the tree. */
+  /**
+   * The cgroup's memory files: usage and the limit (the limits up the tree, or on cgroup v1
+   * memory.stat's hierarchical limit where the tree's top cannot be seen).
+   */
   memory: boolean;
+  /**
+   * The cgroup's memory.stat, for the working-set figures: the costliest file a scan reads
+   * (75 µs a read when read every 100 ms, on v1); `memory` comes with it.
+   */
+  workingSet: boolean;
   /** The cgroup's (or the system's) three PSI files. */
   pressure: boolean;
   /**
@@ -35,6 +43,7 @@ export const ALL_NEEDS: Readonly<Needs> = Object.freeze({
   oomScore: true,
   oomScoreAdj: true,
   memory: true,
+  workingSet: true,
   pressure: true,
   trends: true,
   limitSource: true,
@@ -48,21 +57,27 @@ export const NO_NEEDS: Readonly<Needs> = Object.freeze({
   oomScore: false,
   oomScoreAdj: false,
   memory: false,
+  workingSet: false,
   pressure: false,
   trends: false,
   limitSource: false,
 });
 
-/** The variables read from the memory files. */
-const MEMORY_VARIABLES: ReadonlySet<string> = new Set([
-  "memory_usage",
-  "memory_current",
-  "memory_max",
-  "memory_working_set",
-  "memory_working_set_usage",
+/** A group of {@link Needs} that some variable's figure comes from. */
+type Group = Exclude<keyof Needs, "limitSource">;
+
+/** The variables read from the memory files, and the groups each comes from. */
+const MEMORY_VARIABLES: ReadonlyMap<string, readonly Group[]> = new Map([
+  ["memory_usage", ["memory"]],
+  ["memory_current", ["memory"]],
+  ["memory_max", ["memory"]],
+  ["memory_working_set", ["memory", "workingSet"]],
+  ["memory_working_set_usage", ["memory", "workingSet"]],
 ]);
 
+/** The trend variables: fitted to the history of the memory figures they are the growth of. */
 const TREND_VARIABLES: ReadonlySet<string> = new Set(Object.keys(NO_TREND));
+const WORKING_SET_TREND = "memory_working_set_growth_rate";
 
 const PRESSURE_VARIABLE_NAMES: ReadonlySet<string> = new Set(
   PRESSURE_RESOURCES.flatMap((resource) =>
@@ -72,25 +87,24 @@ const PRESSURE_VARIABLE_NAMES: ReadonlySet<string> = new Set(
   ),
 );
 
-/** The group of {@link Needs} a variable's figure comes from; undefined for an unknown name. */
-function groupOf(name: string): Exclude<keyof Needs, "limitSource"> | undefined {
-  if (name === "oom_score") return "oomScore";
-  if (name === "oom_score_adj") return "oomScoreAdj";
-  if (MEMORY_VARIABLES.has(name)) return "memory";
-  if (TREND_VARIABLES.has(name)) return "trends";
-  if (PRESSURE_VARIABLE_NAMES.has(name)) return "pressure";
-  return undefined;
+/** Every group of {@link Needs} a variable's figure comes from; none for an unknown name. */
+function groupsOf(name: string): readonly Group[] {
+  if (name === "oom_score") return ["oomScore"];
+  if (name === "oom_score_adj") return ["oomScoreAdj"];
+  const memory = MEMORY_VARIABLES.get(name);
+  if (memory !== undefined) return memory;
+  // The trends are fitted to the history of the memory figures.
+  if (name === WORKING_SET_TREND) return ["trends", "memory", "workingSet"];
+  if (TREND_VARIABLES.has(name)) return ["trends", "memory"];
+  if (PRESSURE_VARIABLE_NAMES.has(name)) return ["pressure"];
+  return [];
 }
 
 /** The files (and trends) the figures of `variables` (expression variable names) come from. */
 export function needsOf(variables: Iterable<string>): Needs {
   const needs: Needs = { ...NO_NEEDS };
   for (const name of variables) {
-    const group = groupOf(name);
-    if (group === undefined) continue;
-    needs[group] = true;
-    // The trends are fitted to the memory figures' history.
-    if (group === "trends") needs.memory = true;
+    for (const group of groupsOf(name)) needs[group] = true;
   }
   return needs;
 }
@@ -98,8 +112,8 @@ export function needsOf(variables: Iterable<string>): Needs {
 /** The variables a sample read with `needs` has, in documentation order: no others are set. */
 export function variablesOf(needs: Readonly<Needs>): string[] {
   return VARIABLE_NAMES.filter((name) => {
-    const group = groupOf(name);
-    return group !== undefined && needs[group];
+    const groups = groupsOf(name);
+    return groups.length > 0 && groups.every((group) => needs[group]);
   });
 }
 
@@ -109,6 +123,7 @@ export function unionNeeds(a: Readonly<Needs>, b: Readonly<Needs>): Needs {
     oomScore: a.oomScore || b.oomScore,
     oomScoreAdj: a.oomScoreAdj || b.oomScoreAdj,
     memory: a.memory || b.memory,
+    workingSet: a.workingSet || b.workingSet,
     pressure: a.pressure || b.pressure,
     trends: a.trends || b.trends,
     limitSource: a.limitSource || b.limitSource,
@@ -117,7 +132,7 @@ export function unionNeeds(a: Readonly<Needs>, b: Readonly<Needs>): Needs {
 
 /** Whether `needs` asks for every file an expression variable's figure is read from. */
 export function needsEveryFile(needs: Readonly<Needs>): boolean {
-  return needs.oomScore && needs.oomScoreAdj && needs.memory && needs.pressure;
+  return needs.oomScore && needs.oomScoreAdj && needs.memory && needs.workingSet && needs.pressure;
 }
 
 /** Whether `needs` asks for every figure (an expression variable's), the trends among them. */

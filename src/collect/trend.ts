@@ -145,6 +145,8 @@ export function trendVariables(
       out.memory_growth_rate,
     );
   }
+  // A history kept without the working set (nothing looked at it) has no trend of it to fit.
+  if (Number.isNaN(workingSet[length - 1])) out.memory_working_set_growth_rate = NaN;
   const deltaFrom = firstIndexSince(times, length, newest - DELTA_SPAN_MS);
   if (max > 0 && isMeasurable(times, deltaFrom, length)) {
     out.memory_usage_delta_10s = (current[length - 1] - current[deltaFrom]) / max * 100;

@@ -151,7 +151,8 @@ export class TrendTracker {
       history.push(
         nowMs,
         finite(vars.memory_current),
-        finite(vars.memory_working_set),
+        // Not read when nothing looks at it: NaN, and its trend is none.
+        vars.memory_working_set ?? NaN,
         this.#horizonMs,
         this.#minSpacingMs,
       );

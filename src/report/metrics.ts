@@ -186,13 +186,14 @@ export class Metrics {
   readonly registry: Registry = new Registry();
   /**
    * What every scan must read for the metrics: the memory figures, the history the growth
-   * gauges are fitted to when scraped. The rest is read when scraped
+   * gauges are fitted to when scraped (memory_current's: no gauge shows the working set's trend). The rest is read when scraped
    * ({@link Metrics.beforeScrape}).
    */
   readonly scanNeeds: Readonly<Needs> = Object.freeze({
     oomScore: false,
     oomScoreAdj: false,
     memory: true,
+    workingSet: false,
     pressure: false,
     trends: false,
     limitSource: false,

@@ -10,7 +10,13 @@ import {
   VARIABLE_NAMES,
   type Variables,
 } from "../../../src/collect/variables.ts";
-import { EVERY_FIGURE, variablesOf } from "../../../src/collect/needs.ts";
+import {
+  ALL_NEEDS,
+  EVERY_FIGURE,
+  type Needs,
+  NO_NEEDS,
+  variablesOf,
+} from "../../../src/collect/needs.ts";
 import {
   PRESSURE_RESOURCES,
   PRESSURE_SEVERITIES,
@@ -628,6 +634,7 @@ Deno.test("a scan reads only the files its needs name: the others are NaN, never
       oomScore: false,
       oomScoreAdj: false,
       memory: true,
+      workingSet: false,
       pressure: false,
       trends: false,
       limitSource: false,
@@ -645,6 +652,7 @@ Deno.test("a scan reads only the files its needs name: the others are NaN, never
       oomScore: false,
       oomScoreAdj: true,
       memory: false,
+      workingSet: false,
       pressure: false,
       trends: false,
       limitSource: false,
@@ -660,6 +668,75 @@ Deno.test("a scan reads only the files its needs name: the others are NaN, never
       "oom_score_adj: not found",
       "memory.pressure: not found",
     ]);
+  } finally {
+    Deno.removeSync(copy.dir, { recursive: true });
+  }
+});
+
+/** What a scan reads when nothing uses the working set. */
+const MEMORY_ONLY: Readonly<Needs> = { ...NO_NEEDS, memory: true };
+
+/** Pid 60's cgroup's memory.stat in `copy`. */
+const appMemoryStat = (copy: { cgroupfs: string }) =>
+  `${copy.cgroupfs}/memory/user.slice/app/memory.stat`;
+
+/** Pid 60's sample from `copy`, read with `needs`. */
+function pid60(copy: { procfs: string; cgroupfs: string }, needs: Readonly<Needs>): ProcessSample {
+  return byPid(new Collector({ ...copy, log: capture().log, selfPid: 999 }).scan(undefined, needs))
+    .get(60)!;
+}
+
+Deno.test("v1, a whole tree: without the working set, the limit comes from the walk, no memory.stat", () => {
+  const copy = copyFixture("hybrid-host");
+  try {
+    // Only the hierarchy's root has cgroup.sane_behavior: a walk up from there sees every limit.
+    Deno.writeTextFileSync(`${copy.cgroupfs}/memory/cgroup.sane_behavior`, "0\n");
+    const full = pid60(copy, ALL_NEEDS);
+    Deno.removeSync(appMemoryStat(copy));
+    const s = pid60(copy, MEMORY_ONLY);
+    assert.equal(s.unreadable, undefined);
+    // The walk finds the limit memory.stat states (user.slice's 1 GiB, above app's none).
+    assert.equal(s.variables.memory_max, full.variables.memory_max);
+    assert.equal(s.variables.memory_usage, full.variables.memory_usage);
+    assert.equal(s.variables.memory_max, 1073741824);
+    assert.equal(s.source.memoryMaxScope, "effective");
+    assert.deepEqual(Object.keys(s.variables).sort(), variablesOf(MEMORY_ONLY).sort());
+    // Asked for, the working set reads memory.stat, and says so when it cannot.
+    const ws = pid60(copy, { ...MEMORY_ONLY, workingSet: true });
+    assert.deepEqual(ws.unreadable?.map((p) => p.replace(/^.*\//, "")), ["memory.stat: not found"]);
+  } finally {
+    Deno.removeSync(copy.dir, { recursive: true });
+  }
+});
+
+Deno.test("v1, not the whole tree: memory.stat is read for the limit, even without the working set", () => {
+  const copy = copyFixture("hybrid-host");
+  try {
+    // No cgroup.sane_behavior: the mount may be a container's own cgroup, limits above unseen.
+    Deno.removeSync(appMemoryStat(copy));
+    const s = pid60(copy, MEMORY_ONLY);
+    assert.deepEqual(s.unreadable?.map((p) => p.replace(/^.*\//, "")), ["memory.stat: not found"]);
+    // The walk then stands in, as far as it sees.
+    assert.equal(s.variables.memory_max, 1073741824);
+    assert.equal(s.source.memoryMaxScope, "own");
+  } finally {
+    Deno.removeSync(copy.dir, { recursive: true });
+  }
+});
+
+Deno.test("v2: memory.stat is read only for the working set", () => {
+  const copy = copyFixture("v2-host");
+  try {
+    const app = `${copy.cgroupfs}/kubepods.slice/kubepods-pod1.slice/cri-containerd-aaa.scope`;
+    const c = new Collector({ ...copy, log: capture().log, selfPid: 105 });
+    const full = byPid(c.scan()).get(100)!;
+    Deno.removeSync(`${app}/memory.stat`);
+    const s = byPid(c.scan(undefined, MEMORY_ONLY)).get(100)!;
+    assert.equal(s.unreadable, undefined);
+    assert.equal(s.variables.memory_usage, full.variables.memory_usage);
+    assert.equal(s.variables.memory_working_set, undefined);
+    const ws = byPid(c.scan(undefined, { ...MEMORY_ONLY, workingSet: true })).get(100)!;
+    assert.deepEqual(ws.unreadable?.map((p) => p.replace(/^.*\//, "")), ["memory.stat: not found"]);
   } finally {
     Deno.removeSync(copy.dir, { recursive: true });
   }

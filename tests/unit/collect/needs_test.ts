@@ -16,10 +16,15 @@ Deno.test("needsOf: each variable needs the files its figure comes from, and no 
   assert.deepEqual(needsOf(["oom_score"]), { ...NO_NEEDS, oomScore: true });
   assert.deepEqual(needsOf(["oom_score_adj"]), { ...NO_NEEDS, oomScoreAdj: true });
   assert.deepEqual(needsOf(["io_pressure_full_avg60"]), { ...NO_NEEDS, pressure: true });
-  // The trend variables are fitted to the memory figures' history.
+  // The working set comes from memory.stat, which the other memory figures do without.
+  const workingSet = { ...NO_NEEDS, memory: true, workingSet: true };
+  assert.deepEqual(needsOf(["memory_working_set"]), workingSet);
+  assert.deepEqual(needsOf(["memory_working_set_usage"]), workingSet);
+  // The trend variables are fitted to the history of the memory figures they are the growth of.
   for (const name of ["memory_growth_rate", "memory_seconds_to_limit", "memory_usage_delta_10s"]) {
     assert.deepEqual(needsOf([name]), { ...NO_NEEDS, memory: true, trends: true }, name);
   }
+  assert.deepEqual(needsOf(["memory_working_set_growth_rate"]), { ...workingSet, trends: true });
 });
 
 Deno.test("variablesOf: the variables a sample read with the needs has, and needsOf's inverse", () => {
@@ -29,9 +34,20 @@ Deno.test("variablesOf: the variables a sample read with the needs has, and need
     "memory_usage",
     "memory_current",
     "memory_max",
+  ]);
+  assert.deepEqual(variablesOf({ ...NO_NEEDS, memory: true, workingSet: true }), [
+    "memory_usage",
+    "memory_current",
+    "memory_max",
     "memory_working_set",
     "memory_working_set_usage",
   ]);
+  // The working set's trend only where the working set is read.
+  const trends = { ...NO_NEEDS, memory: true, trends: true };
+  assert.ok(!variablesOf(trends).includes("memory_working_set_growth_rate"));
+  assert.ok(
+    variablesOf({ ...trends, workingSet: true }).includes("memory_working_set_growth_rate"),
+  );
   assert.deepEqual(variablesOf({ ...NO_NEEDS, oomScoreAdj: true }), ["oom_score_adj"]);
   assert.equal(variablesOf({ ...NO_NEEDS, pressure: true }).length, 24);
   // Each variable's needs give it back, and only variables those needs cover.

@@ -40,6 +40,24 @@ function trends(s: ProcessSample): Record<string, number> {
   return Object.fromEntries(Object.keys(NO_TREND).map((name) => [name, s.variables[name]]));
 }
 
+Deno.test("tracker: a history without the working set has no working-set trend, the rest fitted", () => {
+  const tracker = new TrendTracker({ windowMs: 5_000, intervalMs: 100 });
+  const rate = 10 * MIB;
+  let last: ProcessSample | undefined;
+  for (let t = 0; t <= 3_000; t += 100) {
+    last = sample(10, 1_000, { current: 100 * MIB + rate * t / 1000, max: 1024 * MIB });
+    // Read without memory.stat: no working set in the sample.
+    delete last.variables.memory_working_set;
+    tracker.update([last], 5_000_000 + t);
+  }
+  assert.ok(Math.abs(last!.variables.memory_growth_rate - rate) < 1e-6 * rate);
+  assert.ok(Number.isNaN(last!.variables.memory_working_set_growth_rate));
+  // Nor from the history at a scrape: never a made-up flat 0.
+  const scraped = sample(10, 1_000, { current: 130 * MIB, max: 1024 * MIB });
+  tracker.fill([scraped]);
+  assert.ok(Number.isNaN(scraped.variables.memory_working_set_growth_rate));
+});
+
 Deno.test("tracker: no trend until 3 samples span 1 s, then the measured growth", () => {
   const tracker = new TrendTracker({ windowMs: 5_000, intervalMs: 100 });
   const max = 1024 * MIB;

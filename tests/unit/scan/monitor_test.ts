@@ -447,6 +447,7 @@ Deno.test("scans read what the expressions and the observer need; a refresh read
             oomScore: false,
             oomScoreAdj: false,
             memory: true,
+            workingSet: false,
             pressure: false,
             trends: false,
             limitSource: false,
@@ -460,6 +461,7 @@ Deno.test("scans read what the expressions and the observer need; a refresh read
     oomScore: false,
     oomScoreAdj: false,
     memory: false,
+    workingSet: false,
     pressure: false,
     trends: false,
     limitSource: false,
@@ -483,7 +485,10 @@ Deno.test("scans read what the expressions and the observer need; a refresh read
   // Every file read by the scans: they fit the trends too, and a refresh is moot.
   const everyFile = monitor({
     warning: compileExpression("oom_score > 900 && oom_score_adj > 0", VARIABLE_NAMES),
-    critical: compileExpression("memory_usage > 90 && io_pressure_some_avg10 > 50", VARIABLE_NAMES),
+    critical: compileExpression(
+      "memory_working_set_usage > 90 && io_pressure_some_avg10 > 50",
+      VARIABLE_NAMES,
+    ),
   }, true);
   assert.deepEqual(everyFile.needs, { ...EVERY_FIGURE, trends: true });
   everyFile.refresh();
