@@ -1,6 +1,6 @@
 /**
  * Parsers for the per-process files of procfs: `/proc/<pid>/stat`, `cmdline`, `oom_score`,
- * `oom_score_adj`, `cgroup` and the signal masks of `status`. Each takes the file's text and
+ * `oom_score_adj`, `cgroup`, the signal masks of `status`, `statm` and `auxv`'s page size. Each takes the file's text and
  * returns a typed value; reading is the collector's job.
  * @module
  */
@@ -141,4 +141,51 @@ export function parseSignalMasks(status: string): SignalMasks {
   );
   if (missing !== undefined) throw new Error(`no ${missing} line`);
   return { blocked: found.SigBlk!, ignored: found.SigIgn!, caught: found.SigCgt! };
+}
+
+/** The sizes of `/proc/<pid>/statm`, in pages. */
+export interface Statm {
+  /** The virtual size (`VmSize` of `status`). */
+  size: number;
+  /** The resident set (`VmRSS` of `status`): anonymous, file-backed and shared memory pages. */
+  resident: number;
+}
+
+/**
+ * Parses `/proc/<pid>/statm`: seven counts of pages on one line (proc(5)), of which the first
+ * two are the virtual size and the resident set:
+ *
+ * ```
+ * 95291 17452 10470 21847 0 10093 0
+ * ```
+ *
+ * The same figures as `status`'s VmSize and VmRSS, which the kernel formats at several times the
+ * cost, among fifty other lines.
+ */
+export function parseStatm(text: string): Statm {
+  const fields = text.trim().split(" ");
+  if (fields.length < 2 || !fields.slice(0, 2).every((f) => /^\d+$/.test(f))) {
+    throw new Error(`not page counts: ${quote(text.trim())}`);
+  }
+  return { size: finiteNumber(fields[0]), resident: finiteNumber(fields[1]) };
+}
+
+/** The auxiliary vector's key of the page size (`AT_PAGESZ`, <elf.h>). */
+const AT_PAGESZ = 6n;
+
+/**
+ * Returns the page size from `/proc/<pid>/auxv`: the auxiliary vector the kernel gave the
+ * program, pairs of native words (key, value) ending with key 0. Read as 64-bit little-endian,
+ * the words of every platform Deno runs on under Linux (x86_64, aarch64): e.g. key 6
+ * (`AT_PAGESZ`) with value 4096.
+ * @throws {Error} when the vector has no page size.
+ */
+export function parseAuxvPageSize(auxv: Uint8Array): number {
+  const view = new DataView(auxv.buffer, auxv.byteOffset, auxv.byteLength);
+  for (let at = 0; at + 16 <= auxv.byteLength; at += 16) {
+    const key = view.getBigUint64(at, true);
+    if (key === 0n) break;
+    if (key === AT_PAGESZ) return Number(view.getBigUint64(at + 8, true));
+  }
+  throw new Error("no AT_PAGESZ entry");
 }

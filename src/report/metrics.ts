@@ -27,6 +27,7 @@ import {
   ProcessFamily,
 } from "./process_family.ts";
 import { registerOpenFds } from "./open_fds.ts";
+import { registerProcessMemory } from "./process_memory.ts";
 import { PRESSURE_RESOURCES, PRESSURE_SEVERITIES, PRESSURE_WINDOWS } from "../kernel/pressure.ts";
 
 /**
@@ -97,7 +98,9 @@ const SCAN_DURATION_BUCKETS = [
  * yields NaN and 9.2e9), `nodejs_active_*` (Deno stubs, always 0 or 1), `nodejs_gc_duration_seconds`
  * (Deno emits no gc performance entries), `nodejs_version_info` (Deno's emulated Node version)
  * and `process_heap_bytes` (VmData: V8's reservations, ~600 MB under a 64 MB heap cap).
- * `process_open_fds` is replaced by {@link registerOpenFds}, which asks the kernel for the count.
+ * `process_open_fds` is replaced by {@link registerOpenFds}, which asks the kernel for the count,
+ * and the resident and virtual memory gauges by {@link registerProcessMemory}, which reads them
+ * from a file a tenth the size of the one prom-client reads.
  */
 const DEFAULT_METRICS_KEPT: ReadonlySet<string> = new Set([
   // The user counter's collect sets all three, so they stay together.
@@ -105,8 +108,6 @@ const DEFAULT_METRICS_KEPT: ReadonlySet<string> = new Set([
   "process_cpu_system_seconds_total",
   "process_cpu_seconds_total",
   "process_start_time_seconds",
-  "process_resident_memory_bytes",
-  "process_virtual_memory_bytes",
   "process_max_fds",
   "nodejs_heap_size_total_bytes",
   "nodejs_heap_size_used_bytes",
@@ -231,6 +232,7 @@ export class Metrics {
       if (!DEFAULT_METRICS_KEPT.has(metric.name)) this.registry.removeSingleMetric(metric.name);
     }
     registerOpenFds(this.registry);
+    registerProcessMemory(this.registry);
 
     // The per-process families render from the tracked numbers when a scrape reads them: no
     // labelled series is kept between scrapes (prom-client's cost 175 B each, 31 per process).

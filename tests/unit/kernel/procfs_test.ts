@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
+  parseAuxvPageSize,
   parseCmdline,
   parseOomScore,
   parseProcCgroup,
   parseSignalMasks,
+  parseStatm,
   parseStatPpid,
   parseStatStartTime,
 } from "../../../src/kernel/procfs.ts";
@@ -136,4 +138,47 @@ Deno.test("parseSignalMasks takes 64-bit masks and rejects missing or garbled on
     () => parseSignalMasks("SigBlk:\t0\nSigIgn:\t10000000000000000\nSigCgt:\t0\n"),
     /SigIgn is "10000000000000000", not a mask/,
   );
+});
+
+Deno.test("parseStatm: the virtual size and resident set, in pages, as status states them", () => {
+  assert.deepEqual(parseStatm("95291 17452 10470 21847 0 10093 0\n"), {
+    size: 95291,
+    resident: 17452,
+  });
+  // Our own, against status's VmSize and VmRSS (kB), read around it: the same figures.
+  const pageKib = parseAuxvPageSize(Deno.readFileSync("/proc/self/auxv")) / 1024;
+  const kib = (key: string) =>
+    Number(
+      new RegExp(`^${key}:\\s+(\\d+) kB$`, "m").exec(
+        Deno.readTextFileSync("/proc/self/status"),
+      )![1],
+    );
+  const rssBefore = kib("VmRSS");
+  const own = parseStatm(Deno.readTextFileSync("/proc/self/statm"));
+  const rssAfter = kib("VmRSS");
+  assert.ok(own.resident * pageKib >= Math.min(rssBefore, rssAfter) - 1024);
+  assert.ok(own.resident * pageKib <= Math.max(rssBefore, rssAfter) + 1024);
+  assert.ok(Math.abs(own.size * pageKib - kib("VmSize")) < 64 * 1024);
+  for (const bad of ["", "12", "a b c", "-1 2 3"]) {
+    assert.throws(() => parseStatm(bad), /not page counts/, bad);
+  }
+});
+
+Deno.test("parseAuxvPageSize: AT_PAGESZ of the auxiliary vector", () => {
+  const vector = (pairs: [number, number][]) => {
+    const bytes = new Uint8Array(pairs.length * 16);
+    const view = new DataView(bytes.buffer);
+    pairs.forEach(([key, value], i) => {
+      view.setBigUint64(i * 16, BigInt(key), true);
+      view.setBigUint64(i * 16 + 8, BigInt(value), true);
+    });
+    return bytes;
+  };
+  assert.equal(parseAuxvPageSize(vector([[33, 123], [16, 0xbfebfbff], [6, 16384], [0, 0]])), 16384);
+  // Our own: the page size the kernel maps with, a power of two.
+  const own = parseAuxvPageSize(Deno.readFileSync("/proc/self/auxv"));
+  assert.ok(own >= 4096 && (own & (own - 1)) === 0, String(own));
+  // A key after the terminator is not read; a vector without one has no page size.
+  assert.throws(() => parseAuxvPageSize(vector([[33, 1], [0, 0], [6, 4096]])), /AT_PAGESZ/);
+  assert.throws(() => parseAuxvPageSize(new Uint8Array(0)), /AT_PAGESZ/);
 });
