@@ -620,6 +620,11 @@ Deno.test("ancestors lists a process's parent chain from the live procfs, by pid
   }
 });
 
+/** The problems of a sample, each with its file's name only, e.g. `memory.stat: not found`. */
+function unreadableFiles(sample: ProcessSample): string[] | undefined {
+  return sample.unreadable?.map((p) => p.replace(/^.*\//, ""));
+}
+
 Deno.test("a scan reads only the files its needs name: the others are NaN, never read or warned", () => {
   const copy = copyFixture("v2-host");
   try {
@@ -663,7 +668,7 @@ Deno.test("a scan reads only the files its needs name: the others are NaN, never
     assert.equal(adj.source.path, "/kubepods.slice/kubepods-pod1.slice/cri-containerd-aaa.scope");
     // Every file: the same process now warns of each one.
     const full = byPid(c.scan()).get(100)!;
-    assert.deepEqual(full.unreadable?.map((p) => p.replace(/^.*\//, "")), [
+    assert.deepEqual(unreadableFiles(full), [
       "oom_score: not found",
       "oom_score_adj: not found",
       "memory.pressure: not found",
@@ -703,7 +708,7 @@ Deno.test("v1, a whole tree: without the working set, the limit comes from the w
     assert.deepEqual(Object.keys(s.variables).sort(), variablesOf(MEMORY_ONLY).sort());
     // Asked for, the working set reads memory.stat, and says so when it cannot.
     const ws = pid60(copy, { ...MEMORY_ONLY, workingSet: true });
-    assert.deepEqual(ws.unreadable?.map((p) => p.replace(/^.*\//, "")), ["memory.stat: not found"]);
+    assert.deepEqual(unreadableFiles(ws), ["memory.stat: not found"]);
   } finally {
     Deno.removeSync(copy.dir, { recursive: true });
   }
@@ -715,7 +720,7 @@ Deno.test("v1, not the whole tree: memory.stat is read for the limit, even witho
     // No cgroup.sane_behavior: the mount may be a container's own cgroup, limits above unseen.
     Deno.removeSync(appMemoryStat(copy));
     const s = pid60(copy, MEMORY_ONLY);
-    assert.deepEqual(s.unreadable?.map((p) => p.replace(/^.*\//, "")), ["memory.stat: not found"]);
+    assert.deepEqual(unreadableFiles(s), ["memory.stat: not found"]);
     // The walk then stands in, as far as it sees.
     assert.equal(s.variables.memory_max, 1073741824);
     assert.equal(s.source.memoryMaxScope, "own");
@@ -736,7 +741,7 @@ Deno.test("v2: memory.stat is read only for the working set", () => {
     assert.equal(s.variables.memory_usage, full.variables.memory_usage);
     assert.equal(s.variables.memory_working_set, undefined);
     const ws = byPid(c.scan(undefined, { ...MEMORY_ONLY, workingSet: true })).get(100)!;
-    assert.deepEqual(ws.unreadable?.map((p) => p.replace(/^.*\//, "")), ["memory.stat: not found"]);
+    assert.deepEqual(unreadableFiles(ws), ["memory.stat: not found"]);
   } finally {
     Deno.removeSync(copy.dir, { recursive: true });
   }
