@@ -171,7 +171,13 @@ Deno.test({
         if (children.length !== 1) return undefined;
         const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
         await response?.body?.cancel();
-        const cmdline = Deno.readTextFileSync(`/proc/${children[0]}/cmdline`);
+        let cmdline: string;
+        try {
+          cmdline = Deno.readTextFileSync(`/proc/${children[0]}/cmdline`);
+        } catch {
+          // Exited since it was listed: a passing child of the task's shell (`$(cat …)`).
+          return undefined;
+        }
         return response?.ok && cmdline.includes("src/main.ts") ? children[0] : undefined;
       });
       const environ = Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0");
