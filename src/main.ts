@@ -97,7 +97,7 @@ async function runMonitor(config: MonitorConfig): Promise<number> {
   const stop = new AbortController();
   let server: MetricsServer | undefined;
   if (config.metricsAddress && metrics) {
-    server = await startMetricsServer(config.metricsAddress, metrics, {
+    server = startMetricsServer(config.metricsAddress, metrics, {
       lastScanEndMs: () => monitor.lastScanEnd(),
       notReadyReason: () => monitor.notReadyReason(),
       loopIntervalMs: config.loopIntervalMs,

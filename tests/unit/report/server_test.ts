@@ -66,7 +66,7 @@ async function withServer(
   const health = options.health ?? new FakeHealth();
   const metrics = options.metrics ?? new Metrics({ version: "test" });
   const logs: string[] = [];
-  const server = await startMetricsServer(
+  const server = startMetricsServer(
     LOOPBACK,
     metrics,
     health,
@@ -224,9 +224,9 @@ Deno.test("unknown paths get 404, other methods 405 with Allow", async () => {
 });
 
 Deno.test("a port in use is a UsageError naming the port, not a stack trace", async () => {
-  await withServer(async (url) => {
+  await withServer((url) => {
     const port = Number(new URL(url).port);
-    await assert.rejects(
+    assert.throws(
       () =>
         startMetricsServer(
           { hostname: "127.0.0.1", port },
@@ -244,8 +244,8 @@ Deno.test("a port in use is a UsageError naming the port, not a stack trace", as
   });
 });
 
-Deno.test("an address not on this machine is a UsageError", async () => {
-  await assert.rejects(
+Deno.test("an address not on this machine is a UsageError", () => {
+  assert.throws(
     () =>
       startMetricsServer(
         { hostname: "192.0.2.1", port: 9000 },
@@ -259,7 +259,7 @@ Deno.test("an address not on this machine is a UsageError", async () => {
 
 Deno.test("close() frees the port", async () => {
   const log = new Logger("error", "text", () => {});
-  const first = await startMetricsServer(
+  const first = startMetricsServer(
     LOOPBACK,
     new Metrics({ version: "t" }),
     new FakeHealth(),
@@ -269,7 +269,7 @@ Deno.test("close() frees the port", async () => {
   await first.close();
   let second: MetricsServer | undefined;
   try {
-    second = await startMetricsServer(
+    second = startMetricsServer(
       { hostname: "127.0.0.1", port },
       new Metrics({ version: "t" }),
       new FakeHealth(),
@@ -473,7 +473,7 @@ Deno.test("silent, slow and idle keep-alive connections are closed after the idl
 Deno.test("a client pipelining requests it does not read is closed; close() does not wait for idle ones", async () => {
   const metrics = new Metrics({ version: "test" });
   metrics.observeScan([fixtureSample()], 0.001);
-  const server = await startMetricsServer(
+  const server = startMetricsServer(
     LOOPBACK,
     metrics,
     new FakeHealth(),
@@ -503,4 +503,111 @@ Deno.test("a client pipelining requests it does not read is closed; close() does
     assert.ok(performance.now() - started < 2_000, "close() waited for an idle connection");
     await attack.stop();
   }
+});
+
+/** Sends `request` and reads what comes back until the server ends the connection. */
+async function exchange(port: number, request: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(request));
+    let text = "";
+    const buffer = new Uint8Array(65536);
+    for (let n; (n = await conn.read(buffer)) !== null;) {
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    return text;
+  } finally {
+    conn.close();
+  }
+}
+
+/** The answers in `text`, each as its head's lines and its body (by its Content-Length). */
+function answers(text: string, headOnly: boolean[] = []): { head: string[]; body: string }[] {
+  const out: { head: string[]; body: string }[] = [];
+  while (text !== "") {
+    const end = text.indexOf("\r\n\r\n");
+    assert.ok(end > 0, `no head in ${JSON.stringify(text)}`);
+    const head = text.slice(0, end).split("\r\n");
+    const length = headOnly[out.length]
+      ? 0
+      : Number(head.find((l) => l.startsWith("content-length: "))!.slice(16));
+    out.push({ head, body: text.slice(end + 4, end + 4 + length) });
+    text = text.slice(end + 4 + length);
+  }
+  return out;
+}
+
+Deno.test("HEAD has GET's length and no body; keep-alive tells its timeout, close ends it", async () => {
+  await withServer(async (url) => {
+    const port = Number(new URL(url).port);
+    const text = await exchange(
+      port,
+      "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n" +
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    const [head, get] = answers(text, [true]);
+    assert.equal(head.head[0], "HTTP/1.1 200 OK");
+    assert.ok(head.head.includes("content-length: 3"), head.head.join("|"));
+    assert.ok(head.head.includes("keep-alive: timeout=9"), head.head.join("|"));
+    assert.equal(head.body, "");
+    assert.equal(get.head[0], "HTTP/1.1 200 OK");
+    assert.ok(get.head.includes("connection: close"), get.head.join("|"));
+    assert.equal(get.body, "ok\n");
+    assert.ok(get.head.some((l) => /^date: \w{3}, \d\d \w{3} \d{4} [\d:]{8} GMT$/.test(l)));
+    // HTTP/1.0 closes unless asked not to.
+    const [old] = answers(await exchange(port, "GET /readyz HTTP/1.0\r\n\r\n"));
+    assert.equal(old.head[0], "HTTP/1.1 503 Service Unavailable");
+    assert.ok(old.head.includes("connection: close"), old.head.join("|"));
+  });
+});
+
+Deno.test("a request with a body is answered and its connection closed: the body is never a request", async () => {
+  await withServer(async (url) => {
+    const port = Number(new URL(url).port);
+    const smuggled = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (
+      const framing of [`Content-Length: ${smuggled.length}`, "Transfer-Encoding: chunked"]
+    ) {
+      const body = framing.startsWith("Content")
+        ? smuggled
+        : `${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`;
+      const replies = answers(
+        await exchange(port, `POST /metrics HTTP/1.1\r\nHost: x\r\n${framing}\r\n\r\n${body}`),
+      );
+      assert.deepEqual(replies.map((r) => r.head[0]), ["HTTP/1.1 405 Method Not Allowed"]);
+      assert.ok(replies[0].head.includes("connection: close"));
+    }
+    // And one without Host is no HTTP/1.1 request.
+    assert.deepEqual(
+      answers(await exchange(port, "GET /healthz HTTP/1.1\r\n\r\n")).map((r) => r.head[0]),
+      ["HTTP/1.1 400 Bad Request"],
+    );
+  });
+});
+
+Deno.test("pipelined requests within the bound are answered in order", async () => {
+  await withServer(async (url) => {
+    const port = Number(new URL(url).port);
+    const text = await exchange(
+      port,
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n\r\n" +
+        "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n" +
+        "GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert.deepEqual(answers(text).map((r) => [r.head[0], r.body]), [
+      ["HTTP/1.1 200 OK", "ok\n"],
+      ["HTTP/1.1 503 Service Unavailable", "no scan finished yet\n"],
+      ["HTTP/1.1 404 Not Found", "not found\n"],
+    ]);
+  });
+});
+
+Deno.test("a head still coming at the idle timeout is told 408, then closed", async () => {
+  const idleTimeoutMs = 2_000;
+  await withServer(async (url) => {
+    const started = performance.now();
+    const text = await exchange(Number(new URL(url).port), "GET /metrics HTTP/1.1\r\nHost: x\r\n");
+    assert.ok(performance.now() - started >= idleTimeoutMs - 100);
+    assert.deepEqual(answers(text).map((r) => r.head[0]), ["HTTP/1.1 408 Request Timeout"]);
+  }, { idleTimeoutMs });
 });
