@@ -5,8 +5,8 @@
  *
  * Neither `Deno.serve` nor `node:http` fits a sidecar's port: `Deno.serve` (Deno 2.9) has no
  * connection cap and no timeout, so a flood of silent connections takes every descriptor; Deno's
- * `node:http` has both but costs 4 ms of CPU per request at one scrape a second, as much as
- * 40 scans of 10 processes (README, "The metrics port").
+ * `node:http` has both but costs about 4 ms of CPU a request at one request a second, three
+ * scans' worth at 10 watched processes (README, "The metrics port").
  * @module
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
