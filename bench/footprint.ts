@@ -35,7 +35,7 @@
  * `apt-get install -y earlyoom nohang` (scripts/bench-footprint installs what is missing).
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./args.ts";
 import { RUNTIME_ENV, runtimeArgv, type RuntimeOptions } from "../scripts/runtime_flags.ts";
 import { ColdDisk, Container } from "./container.ts";
 import { floorBinary } from "./floor.ts";
@@ -43,24 +43,21 @@ import { runtimeFlags, sampleValue, scrape, startOomhero } from "./oomhero_subje
 import { enterPidNamespace } from "./pid_namespace.ts";
 import { SleepingProcesses } from "./real_processes.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    seconds: { type: "string", default: "120" },
-    warmup: { type: "string", default: "10" },
-    counts: { type: "string", default: "10,1000" },
-    only: { type: "string", default: "oomhero,deno-idle,floor-c,earlyoom,nohang" },
-    "v8-flags": { type: "string", multiple: true },
-    deno: { type: "string", multiple: true },
-    env: { type: "string", multiple: true },
-    rounds: { type: "string", default: "1" },
-    variant: { type: "string", multiple: true },
-    limit: { type: "string" },
-    "find-limit": { type: "string" },
-    step: { type: "string", default: "4" },
-    syscalls: { type: "string" },
-    "read-ahead": { type: "string" },
-  },
+const values = benchArgs(import.meta.url, {
+  seconds: { type: "string", default: "120" },
+  warmup: { type: "string", default: "10" },
+  counts: { type: "string", default: "10,1000" },
+  only: { type: "string", default: "oomhero,deno-idle,floor-c,earlyoom,nohang" },
+  "v8-flags": { type: "string", multiple: true },
+  deno: { type: "string", multiple: true },
+  env: { type: "string", multiple: true },
+  rounds: { type: "string", default: "1" },
+  variant: { type: "string", multiple: true },
+  limit: { type: "string" },
+  "find-limit": { type: "string" },
+  step: { type: "string", default: "4" },
+  syscalls: { type: "string" },
+  "read-ahead": { type: "string" },
 });
 const SECONDS = Number(values.seconds);
 const WARMUP = Number(values.warmup);

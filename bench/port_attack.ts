@@ -14,7 +14,7 @@
  * own open-file limit), `unshare` and `prlimit`.
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./args.ts";
 import { fileURLToPath } from "node:url";
 import { connectionCap } from "../src/report/fd_budget.ts";
 import { freePort, RUNTIME_FLAGS } from "../scripts/runtime_flags.ts";
@@ -27,16 +27,13 @@ import {
   raiseOwnFileLimit,
 } from "../tests/support/port_attack.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    before: { type: "string", multiple: true, default: [] },
-    silent: { type: "string", default: "5000" },
-    slow: { type: "string", default: "200" },
-    scrapers: { type: "string", default: "10" },
-    hold: { type: "string", default: "10" },
-    nofile: { type: "string" },
-  },
+const values = benchArgs(import.meta.url, {
+  before: { type: "string", multiple: true, default: [] },
+  silent: { type: "string", default: "5000" },
+  slow: { type: "string", default: "200" },
+  scrapers: { type: "string", default: "10" },
+  hold: { type: "string", default: "10" },
+  nofile: { type: "string" },
 });
 const SILENT = Number(values.silent);
 const SLOW = Number(values.slow);

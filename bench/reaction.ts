@@ -11,17 +11,14 @@
  * root and a writable cgroupfs.
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./args.ts";
 import { MemoryCgroup } from "../demo/memory_cgroup.ts";
 import { runScenario } from "../demo/scenario.ts";
 import { freePort } from "./oomhero_subject.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    seconds: { type: "string", default: "40" },
-    "loop-interval": { type: "string", default: "100ms" },
-  },
+const values = benchArgs(import.meta.url, {
+  seconds: { type: "string", default: "40" },
+  "loop-interval": { type: "string", default: "100ms" },
 });
 const MIB = 1024 * 1024;
 const LIMIT_BYTES = 256 * MIB;

@@ -7,14 +7,11 @@
  *   deno run --allow-all --v8-flags=--expose-gc bench/retained.ts [--src DIR] [--processes 5000]
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./args.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    src: { type: "string", default: new URL("../src", import.meta.url).pathname },
-    processes: { type: "string", default: "5000" },
-  },
+const values = benchArgs(import.meta.url, {
+  src: { type: "string", default: new URL("../src", import.meta.url).pathname },
+  processes: { type: "string", default: "5000" },
 });
 const src = values.src!;
 const count = Number(values.processes);

@@ -11,7 +11,7 @@
  * @module
  */
 import process from "node:process";
-import { parseArgs } from "node:util";
+import { benchArgs } from "./args.ts";
 import { Collector } from "../src/collect/collector.ts";
 import { Logger } from "../src/base/log.ts";
 import { floorBinary, floorScan } from "./floor.ts";
@@ -19,12 +19,9 @@ import { sampleValue, scrape, startOomhero, stopOomhero } from "./oomhero_subjec
 import { enterPidNamespace } from "./pid_namespace.ts";
 import { SleepingProcesses } from "./real_processes.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    counts: { type: "string", default: "10,100,1000,5000" },
-    scans: { type: "string", default: "20" },
-  },
+const values = benchArgs(import.meta.url, {
+  counts: { type: "string", default: "10,100,1000,5000" },
+  scans: { type: "string", default: "20" },
 });
 const COUNTS = values.counts.split(",").map(Number);
 const SCANS = Number(values.scans);
