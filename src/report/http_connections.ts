@@ -216,23 +216,32 @@ export class HttpConnections {
         start = stop;
         // The next request's bytes may have come with this one: its head is under way.
         held.headSince = headStart(buffer, start, end) < end ? performance.now() : undefined;
-        held.answering = true;
-        this.#refresh(held);
-        const reply = await this.#answer(head);
-        const keep = head.keepAlive && !head.lastOnConnection && !this.#closing;
-        await this.#write(held, reply, head.method === "HEAD", keep);
-        held.answering = false;
-        held.answered = true;
-        held.idleSince = performance.now();
-        this.#refresh(held);
-        if (!keep) return;
-        this.#arm();
+        if (!await this.#respond(held, head)) return;
       }
     } catch {
       // Closed for room or at a timeout (the pending read or write fails), or reset by the client.
     } finally {
       this.#drop(held);
     }
+  }
+
+  /**
+   * Answers one request; whether the connection is kept for another. A method of its own, so that
+   * the answer (megabytes at 1,000 processes) is not kept alive by the read loop's frame while it
+   * waits for the next request.
+   */
+  async #respond(held: Held, head: RequestHead): Promise<boolean> {
+    held.answering = true;
+    this.#refresh(held);
+    const reply = await this.#answer(head);
+    const keep = head.keepAlive && !head.lastOnConnection && !this.#closing;
+    await this.#write(held, reply, head.method === "HEAD", keep);
+    held.answering = false;
+    held.answered = true;
+    held.idleSince = performance.now();
+    this.#refresh(held);
+    if (keep) this.#arm();
+    return keep;
   }
 
   /** Writes an answer, its body left out for HEAD, and Connection as `keep` says. */
