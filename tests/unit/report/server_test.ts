@@ -92,8 +92,15 @@ async function get(
   return { status: response.status, headers: response.headers, body: await response.text() };
 }
 
-/** Sends raw bytes and returns the status line of the answer, or how the connection ended. */
-async function rawStatus(port: number, request: string): Promise<string> {
+/**
+ * Connects, sends `request` and hands the connection to `read`, then closes it. A write the server
+ * cuts short (it may answer and close before reading everything) still counts.
+ */
+async function sendRaw<T>(
+  port: number,
+  request: string,
+  read: (conn: Deno.Conn) => Promise<T>,
+): Promise<T> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
     const bytes = new TextEncoder().encode(request);
@@ -102,14 +109,37 @@ async function rawStatus(port: number, request: string): Promise<string> {
         written += await conn.write(bytes.subarray(written));
       }
     } catch {
-      // The server may answer and close before reading everything; the answer still counts.
+      // Answered and closed before reading everything; the answer still counts.
     }
-    const buffer = new Uint8Array(4096);
-    const n = await conn.read(buffer);
-    return n === null ? "closed" : new TextDecoder().decode(buffer.subarray(0, n)).split("\r\n")[0];
+    return await read(conn);
   } finally {
     conn.close();
   }
+}
+
+/** Sends raw bytes and returns the status line of the answer, or how the connection ended. */
+function rawStatus(port: number, request: string): Promise<string> {
+  return sendRaw(port, request, async (conn) => {
+    const buffer = new Uint8Array(4096);
+    const n = await conn.read(buffer);
+    return n === null ? "closed" : new TextDecoder().decode(buffer.subarray(0, n)).split("\r\n")[0];
+  });
+}
+
+/** Sends `request` and reads what comes back until the server ends (or resets) the connection. */
+function exchange(port: number, request: string): Promise<string> {
+  return sendRaw(port, request, async (conn) => {
+    let text = "";
+    const buffer = new Uint8Array(65536);
+    try {
+      for (let n; (n = await conn.read(buffer)) !== null;) {
+        text += new TextDecoder().decode(buffer.subarray(0, n));
+      }
+    } catch {
+      // Reset: what came before it is the answer.
+    }
+    return text;
+  });
 }
 
 Deno.test("GET /metrics: 200, Prometheus text or OpenMetrics as asked", async () => {
@@ -482,21 +512,10 @@ Deno.test("a client pipelining requests it does not read is closed; close() does
   const attack = new Attack(server.port);
   try {
     await attack.openSilent(1, 1);
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-    await conn.write(
-      new TextEncoder().encode("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".repeat(20)),
-    );
     // Read all that comes: at most 8 answers, then the end.
-    let text = "";
-    const buffer = new Uint8Array(65536);
-    try {
-      for (let n; (n = await conn.read(buffer)) !== null;) {
-        text += new TextDecoder().decode(buffer.subarray(0, n));
-      }
-    } catch { /* reset */ }
-    conn.close();
-    const answers = text.split("HTTP/1.1 200 OK").length - 1;
-    assert.ok(answers <= 8, `${answers} answers`);
+    const text = await exchange(server.port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".repeat(20));
+    const answered = text.split("HTTP/1.1 200 OK").length - 1;
+    assert.ok(answered <= 8, `${answered} answers`);
   } finally {
     const started = performance.now();
     await server.close();
@@ -504,22 +523,6 @@ Deno.test("a client pipelining requests it does not read is closed; close() does
     await attack.stop();
   }
 });
-
-/** Sends `request` and reads what comes back until the server ends the connection. */
-async function exchange(port: number, request: string): Promise<string> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    await conn.write(new TextEncoder().encode(request));
-    let text = "";
-    const buffer = new Uint8Array(65536);
-    for (let n; (n = await conn.read(buffer)) !== null;) {
-      text += new TextDecoder().decode(buffer.subarray(0, n));
-    }
-    return text;
-  } finally {
-    conn.close();
-  }
-}
 
 /** The answers in `text`, each as its head's lines and its body (by its Content-Length). */
 function answers(text: string, headOnly: boolean[] = []): { head: string[]; body: string }[] {
