@@ -36,9 +36,9 @@ export interface ConnectionLimits {
 }
 
 /** Longest request head taken; a longer one is a 400. */
-export const MAX_HEAD_BYTES = 64 * 1024;
+const MAX_HEAD_BYTES = 64 * 1024;
 /** Requests a connection may have waiting for an answer; a client pipelining more is closed. */
-export const MAX_PIPELINED = 8;
+const MAX_PIPELINED = 8;
 /** What a connection's read buffer starts at: a scraper's head is a few hundred bytes. */
 const FIRST_BUFFER_BYTES = 4096;
 /** The Keep-Alive timeout told to clients is this much shorter, so that they close first. */
