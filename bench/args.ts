@@ -10,7 +10,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 export function usageOf(moduleUrl: string): string {
   const source = Deno.readTextFileSync(new URL(moduleUrl));
   const comment = /^\/\*\*\n([\s\S]*?)\n \*\//.exec(source)?.[1] ?? "";
-  return comment.split("\n").map((line) => line.replace(/^ \* ?|^ \*$/, ""))
+  return comment.split("\n").map((line) => line.replace(/^ \* ?/, ""))
     .filter((line) => line !== "@module").join("\n");
 }
 
