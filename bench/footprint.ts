@@ -11,13 +11,15 @@
  *                           [--limit none,64,48 | --find-limit 32-128] [--read-ahead KB]
  *                           [--syscalls SECONDS]
  *
- * Subjects: oomhero, deno-idle, deno-tick (deno-idle woken every 100 ms), floor-c, earlyoom,
- * nohang. Variants, measured one after another in the same run: `--deno PATH` (repeatable) runs
- * the Deno subjects with each Deno binary; `--env SET` (repeatable) with each environment, SET
- * being `production` (scripts/runtime-env), `none` or `KEY=VALUE,KEY=VALUE`; `--v8-flags F`
- * (repeatable; `production` for those of scripts/runtime-flags) with the V8 flags F instead;
- * `--variant LABEL:deno=PATH;env=SET;v8=F` (repeatable; also `main=PATH`, another tree's
- * src/main.ts) adds one variant whole, e.g. the runtime and code before a change; `--rounds N`
+ * Subjects: oomhero, deno-idle, deno-tick (deno-idle woken every 100 ms), deno-reads
+ * (bench/reads.ts: woken every 100 ms, it reads the files a scan reads and does nothing else, the
+ * least any Deno build of oomhero can cost), floor-c, earlyoom, nohang. Variants, measured one
+ * after another in the same run: `--deno PATH` (repeatable) runs the Deno subjects with each Deno
+ * binary; `--env SET` (repeatable) with each environment, SET being `production`
+ * (scripts/runtime-env), `none` or `KEY=VALUE,KEY=VALUE`; `--v8-flags F` (repeatable; `production`
+ * for those of scripts/runtime-flags) with the V8 flags F instead; `--variant
+ * LABEL:deno=PATH;env=SET;v8=F` (repeatable; also `main=PATH`, another tree's src/main.ts) adds
+ * one variant whole, e.g. the runtime and code before a change; `--rounds N`
  * repeats the whole list N times, interleaved.
  *
  * `--limit` runs oomhero as a fresh container runs it: one process (the launcher execs Deno),
@@ -158,17 +160,19 @@ interface Running {
 }
 
 const IDLE = new URL("idle.ts", import.meta.url).pathname;
+const READS = new URL("reads.ts", import.meta.url).pathname;
 /** How to start each subject. */
 const SUBJECTS: Record<string, (v: Variant) => Running | Promise<Running>> = {
   "oomhero": (v) => startOomhero(`${LOOP_MS}ms`, { runtime: v.runtime, main: v.main }),
   "deno-idle": (v) => spawn(runtimeArgv(IDLE, [], v.runtime)),
   "deno-tick": (v) => spawn(runtimeArgv(IDLE, [String(LOOP_MS)], v.runtime)),
+  "deno-reads": (v) => spawn(runtimeArgv(READS, [String(LOOP_MS)], v.runtime)),
   "floor-c": () => spawn([floorBinary(), "loop", String(LOOP_MS)]),
   "earlyoom": () => spawn(["earlyoom", "--dryrun", "-m", earlyoomPercent()]),
   "nohang": () => spawn(["nohang", "--monitor", "-c", nohangConfig()]),
 };
 /** Subjects that run on Deno and so once per variant. */
-const ON_DENO = new Set(["oomhero", "deno-idle", "deno-tick"]);
+const ON_DENO = new Set(["oomhero", "deno-idle", "deno-tick", "deno-reads"]);
 
 function spawn([bin, ...args]: string[]): Running {
   return {

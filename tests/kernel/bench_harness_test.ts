@@ -9,6 +9,8 @@ import { Logger } from "../../src/base/log.ts";
 import { generateTree, removeTree } from "../../bench/fixture_tree.ts";
 import { Container } from "../../bench/container.ts";
 import { floorBinary } from "../../bench/floor.ts";
+import { scanFiles } from "../../bench/reads.ts";
+import { NO_NEEDS } from "../../src/collect/needs.ts";
 import { SleepingProcesses } from "../../bench/real_processes.ts";
 
 Deno.test("the C floor samples exactly the processes the collector samples", () => {
@@ -34,6 +36,40 @@ Deno.test("the C floor samples exactly the processes the collector samples", () 
     assert.equal(collector.scan().length, 30);
     assert.equal(floor.processes, 30);
   } finally {
+    removeTree(tree);
+  }
+});
+
+Deno.test("deno-reads reads the files a scan with the default thresholds reads", () => {
+  const tree = generateTree({ processes: 12, pods: 2, containersPerPod: 2 });
+  const openSync = Deno.openSync;
+  try {
+    const collector = new Collector({
+      procfs: tree.procfs,
+      cgroupfs: tree.cgroupfs,
+      log: new Logger("error"),
+    });
+    // memory_usage, the default thresholds' variable, and the metrics' memory gauges.
+    const needs = { ...NO_NEEDS, memory: true };
+    collector.scan(undefined, needs);
+    const opened = new Set<string>();
+    Deno.openSync = (path, options) => {
+      const file = openSync(path, options);
+      opened.add(String(path));
+      return file;
+    };
+    assert.equal(collector.scan(undefined, needs).length, 12);
+    Deno.openSync = openSync;
+    // A fixture tree keeps no descriptor, so the collector reads each stat to know a process
+    // again, where the kernel's procfs lets it keep the cgroup file's; loadavg, which tells that
+    // no pid was allocated since, is read only in a PID namespace of its own.
+    const identifying = /\/(stat|cmdline)$/;
+    const scanned = [...opened].filter((path) => !identifying.test(path)).sort();
+    const reads = scanFiles(tree.procfs, tree.cgroupfs).map((f) => f.path);
+    assert.equal(reads[0], `${tree.procfs}/loadavg`);
+    assert.deepEqual(reads.slice(1).sort(), scanned);
+  } finally {
+    Deno.openSync = openSync;
     removeTree(tree);
   }
 });
