@@ -1,7 +1,7 @@
 /**
  * The least a Deno process can spend on a scan of oomhero's (`deno-reads` in the footprint
  * benchmark): woken every INTERVAL ms, it reads through kept descriptors the files a scan with the
- * default thresholds reads for every process it watches, with oomhero's own reader and parsers,
+ * benchmark's thresholds (on `memory_usage`) reads for every process it watches, with oomhero's own reader and parsers,
  * and does nothing else: no listing, no evaluation, no metrics, no scrape. The files are
  * `/proc/loadavg`, each visible process's cgroup file, and its memory cgroup's usage and the
  * limits from there up to the hierarchy's root (once per cgroup and wake-up, as a scan caches them).
@@ -31,7 +31,7 @@ export interface ScanFile {
 }
 
 /**
- * The files a scan with the default thresholds reads for the processes visible in `procfs` now
+ * The files a scan with thresholds on `memory_usage` reads for the processes visible in `procfs` now
  * (those with a command line, less `selfPid`): `loadavg` first, then per process its cgroup
  * file, then each of their memory cgroups' usage and every limit file up to the root, once each.
  * @throws {Error} when `cgroupfs` has no memory controller.
