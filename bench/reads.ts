@@ -1,11 +1,12 @@
 /**
  * The least a Deno process can spend on a scan of oomhero's (`deno-reads` in the footprint
- * benchmark): woken every INTERVAL ms, it reads through kept descriptors the files a scan with the
- * benchmark's thresholds (on `memory_usage`) reads for every process it watches, with oomhero's own reader and parsers,
- * and does nothing else: no listing, no evaluation, no metrics, no scrape. The files are
- * `/proc/loadavg`, each visible process's cgroup file, and its memory cgroup's usage and the
- * limits from there up to the hierarchy's root (once per cgroup and wake-up, as a scan caches them).
- * The processes are those visible at start that have a command line, less this one.
+ * benchmark): woken every INTERVAL ms, it reads through kept descriptors the files a scan with
+ * the benchmark's thresholds (on `memory_usage`) reads for every process it watches, with
+ * oomhero's own reader and parsers, and does nothing else: no listing, no evaluation, no metrics,
+ * no scrape. The files are `/proc/loadavg`, each visible process's cgroup file, and its memory
+ * cgroup's usage and the limits from there up to the hierarchy's root (once per cgroup and
+ * wake-up, as a scan caches them). The processes are those visible at start that have a command
+ * line, less this one.
  *
  *   deno run --allow-all bench/reads.ts INTERVAL_MS [PROCFS] [CGROUPFS]
  * @module
@@ -31,8 +32,8 @@ export interface ScanFile {
 }
 
 /**
- * The files a scan with thresholds on `memory_usage` reads for the processes visible in `procfs` now
- * (those with a command line, less `selfPid`): `loadavg` first, then per process its cgroup
+ * The files a scan with thresholds on `memory_usage` reads for the processes visible in `procfs`
+ * now (those with a command line, less `selfPid`): `loadavg` first, then per process its cgroup
  * file, then each of their memory cgroups' usage and every limit file up to the root, once each.
  * @throws {Error} when `cgroupfs` has no memory controller.
  */
