@@ -14,6 +14,8 @@ import {
   Attack,
   type AttackConnection,
   flood,
+  FLOOD_SCRAPE_EVERY_MS,
+  HOLDING_SAMPLE_EVERY_MS,
   namespacedPid,
   ownNamespacePrefix,
   raiseOwnFileLimit,
@@ -133,9 +135,18 @@ Deno.test("metrics port under attack: capped, timed out, scans on cadence", asyn
       } % before`,
     );
     assert.deepEqual(f.scrapes.failures, []);
-    assert.ok(f.scrapes.scrapes >= SCRAPERS * 10, `${f.scrapes.scrapes} scrapes`);
+    // Scrapes and samples kept coming throughout: at least half as many as asked for in the
+    // flood's own time (fixed counts failed a run whose 5,000 connects were quick).
+    const asked = (everyMs: number) => f.seconds * 1000 / everyMs;
+    assert.ok(
+      f.scrapes.scrapes >= SCRAPERS * asked(FLOOD_SCRAPE_EVERY_MS) / 2,
+      `${f.scrapes.scrapes} scrapes in ${f.seconds.toFixed(1)} s`,
+    );
     assert.ok(f.scrapes.maxMs < 1_000, `slowest scrape ${f.scrapes.maxMs.toFixed(0)} ms`);
-    assert.ok(f.samples >= 50, `${f.samples} samples`);
+    assert.ok(
+      f.samples >= asked(HOLDING_SAMPLE_EVERY_MS) / 2,
+      `${f.samples} samples in ${f.seconds.toFixed(1)} s`,
+    );
     // The cap: past it each connection accepted closes one before the next is accepted.
     assert.ok(
       f.maxConnections <= CAP + CLOSING_SLACK,

@@ -76,12 +76,15 @@ export function holding(pid: number): Holding {
   return { sockets, fds, rssBytes };
 }
 
+/** How often a {@link HoldingSampler} samples unless told otherwise. */
+export const HOLDING_SAMPLE_EVERY_MS = 50;
+
 /** The highest figures of {@link holding} seen while sampling. */
 export class HoldingSampler {
   readonly max: Holding = { sockets: 0, fds: 0, rssBytes: 0 };
   samples = 0;
   readonly #timer: ReturnType<typeof setInterval>;
-  constructor(pid: number, everyMs = 50) {
+  constructor(pid: number, everyMs = HOLDING_SAMPLE_EVERY_MS) {
     this.#timer = setInterval(() => {
       try {
         const now = holding(pid);
@@ -341,9 +344,13 @@ export interface FloodFigures {
   samples: number;
 }
 
+/** How often each of {@link flood}'s scrapers asks for `/metrics`. */
+export const FLOOD_SCRAPE_EVERY_MS = 250;
+
 /**
- * Floods `target`'s metrics port: `scrapers` scrapers polling every 250 ms throughout, then
- * `slow` slow clients and `silent` silent connections, held `holdMs` after the last one opened.
+ * Floods `target`'s metrics port: `scrapers` scrapers polling every {@link FLOOD_SCRAPE_EVERY_MS}
+ * throughout, then `slow` slow clients and `silent` silent connections, held `holdMs` after the
+ * last one opened.
  * Waits up to 2 s for the server to have closed all but twice `cap` and one of them.
  */
 export async function flood(
@@ -367,7 +374,7 @@ export async function flood(
   const sampler = new HoldingSampler(target.pid);
   const scraping = scrapers(target.port, {
     count,
-    everyMs: 250,
+    everyMs: FLOOD_SCRAPE_EVERY_MS,
     signal: stopScraping.signal,
   });
   try {
