@@ -23,6 +23,7 @@ import {
   parseMemoryLimit,
 } from "../src/kernel/cgroup.ts";
 import { readKernelFile, readOpenKernelFile } from "../src/kernel/kernel_file.ts";
+import { parseLoadavgLastPid } from "../src/kernel/loadavg.ts";
 import { parseProcCgroup } from "../src/kernel/procfs.ts";
 
 /** A file a scan reads, and how its text is taken as a number. */
@@ -44,7 +45,7 @@ export function scanFiles(procfs: string, cgroupfs: string, selfPid = Deno.pid):
   const root = layoutMounts(layout, cgroupfs).memory;
   const files = MEMORY_FILES[version];
   const out: ScanFile[] = [
-    { path: `${procfs}/loadavg`, parse: (text) => Number(text.slice(text.lastIndexOf(" ") + 1)) },
+    { path: `${procfs}/loadavg`, parse: parseLoadavgLastPid },
   ];
   const usages = new Set<string>();
   const limits = new Set<string>();

@@ -27,6 +27,7 @@ import {
 } from "../kernel/cgroup.ts";
 import { KERNEL_FILE_BUFFER_BYTES, readKernelFile } from "../kernel/kernel_file.ts";
 import { KEPT_FILES_CAP, KeptFiles } from "../kernel/kept_files.ts";
+import { parseLoadavgLastPid } from "../kernel/loadavg.ts";
 import type { Logger } from "../base/log.ts";
 import { type CgroupMount, parseCgroupMounts } from "../kernel/mountinfo.ts";
 import { ALL_NEEDS, type Needs } from "./needs.ts";
@@ -611,10 +612,7 @@ export class Collector {
   #lastPid(): number | undefined {
     if (!this.#ownNamespace) return undefined;
     try {
-      // `0.57 0.31 0.22 2/1207 12345`: the last field.
-      const text = this.#files.read(`${this.#procfs}/loadavg`);
-      const lastPid = Number(text.slice(text.lastIndexOf(" ") + 1));
-      return Number.isInteger(lastPid) ? lastPid : undefined;
+      return parseLoadavgLastPid(this.#files.read(`${this.#procfs}/loadavg`));
     } catch {
       return undefined;
     }

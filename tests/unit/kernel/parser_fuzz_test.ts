@@ -14,6 +14,7 @@ import {
   parseMemoryBytes,
   parseMemoryLimit,
 } from "../../../src/kernel/cgroup.ts";
+import { parseLoadavgLastPid } from "../../../src/kernel/loadavg.ts";
 import { parseCgroupMounts } from "../../../src/kernel/mountinfo.ts";
 import {
   parsePressure,
@@ -199,6 +200,8 @@ function fuzz<T>(
 }
 
 const SELF = "/proc/self";
+/** proc(5)'s example: no fixture tree has a loadavg, which is read only in our own namespace. */
+const LOADAVG_EXAMPLE = "0.57 0.31 0.22 2/1207 12345\n";
 
 Deno.test("fuzz parseStatStartTime: a whole non-negative number or an Error", () => {
   fuzz(
@@ -217,6 +220,16 @@ Deno.test("fuzz parseOomScore: a whole number or an Error", () => {
     parseOomScore,
     (v, input) => assertNumber(v, input, { integer: true }),
     2,
+  );
+});
+
+Deno.test("fuzz parseLoadavgLastPid: a whole non-negative number or an Error", () => {
+  fuzz(
+    "parseLoadavgLastPid",
+    [LOADAVG_EXAMPLE, Deno.readTextFileSync("/proc/loadavg")],
+    parseLoadavgLastPid,
+    (v, input) => assertNumber(v, input, { integer: true, nonNegative: true }),
+    17,
   );
 });
 
