@@ -75,6 +75,12 @@ class Compiled implements CompiledExpression {
   readonly source: string;
   readonly variables: readonly string[];
   readonly #compiled: Expression;
+  /**
+   * Only the referenced names, in an object without a prototype, reach the library: one such
+   * object, each of its names set again before every evaluation. Evaluated for every process
+   * every scan, a fresh one (a dictionary to V8) was a quarter of a scan's garbage at 1,000.
+   */
+  readonly #scope: Record<string, number> = Object.create(null);
 
   constructor(source: string, variables: readonly string[], compiled: Expression) {
     this.source = source;
@@ -83,21 +89,22 @@ class Compiled implements CompiledExpression {
   }
 
   evaluate(vars: Readonly<Record<string, number>>): number | boolean {
-    // Only the referenced names, in an object without a prototype, reach the library.
-    const scope: Record<string, number> = Object.create(null);
-    for (const name of this.variables) {
-      const value = vars[name];
+    const names = this.variables;
+    // Indexed: `for…of` over the frozen list allocated an iterator and its results each call.
+    for (let i = 0; i < names.length; i++) {
+      const value = vars[names[i]];
       if (typeof value !== "number") {
-        throw new ExpressionError(`variable "${name}" has no value`);
+        throw new ExpressionError(`variable "${names[i]}" has no value`);
       }
-      scope[name] = value;
+      this.#scope[names[i]] = value;
     }
-    return this.#compiled.evaluate(scope) as number | boolean;
+    return this.#compiled.evaluate(this.#scope) as number | boolean;
   }
 
   matches(vars: Readonly<Record<string, number>>): boolean {
     // An unreadable figure (NaN) makes no claim: `!(memory_usage > 90)` must not fire on it.
-    for (const name of this.variables) if (Number.isNaN(vars[name])) return false;
+    const names = this.variables;
+    for (let i = 0; i < names.length; i++) if (Number.isNaN(vars[names[i]])) return false;
     const value = this.evaluate(vars);
     return value === true || (typeof value === "number" && value >= 1);
   }

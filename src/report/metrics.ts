@@ -580,12 +580,13 @@ export class Metrics {
 
   /** Forgets the series unseen for longer than the idle timeout. */
   #removeIdle(now: number): void {
-    for (const [key, series] of this.#tracked) {
-      if (now - series.lastSeen <= this.#idleTimeoutMs) continue;
+    // forEach, not `for…of` over the entries: that made a pair a series every scan.
+    this.#tracked.forEach((series, key) => {
+      if (now - series.lastSeen <= this.#idleTimeoutMs) return;
       this.#tracked.delete(key);
       const pid = Number(series.labels.pid);
       if (this.#lastOfPid.get(pid) === series) this.#lastOfPid.delete(pid);
-    }
+    });
   }
 }
 

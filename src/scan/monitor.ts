@@ -129,8 +129,13 @@ type AlertOutcome =
 
 /** Whether a command line passes the include and exclude filters. */
 export function isWatched(cmdline: string, include: RegExp[], exclude: RegExp[]): boolean {
-  if (include.length > 0 && !include.some((r) => r.test(cmdline))) return false;
-  return !exclude.some((r) => r.test(cmdline));
+  return (include.length === 0 || anyMatches(include, cmdline)) && !anyMatches(exclude, cmdline);
+}
+
+/** Whether one of `patterns` matches: a loop, as `some` made a closure a process a scan. */
+function anyMatches(patterns: readonly RegExp[], text: string): boolean {
+  for (let i = 0; i < patterns.length; i++) if (patterns[i].test(text)) return true;
+  return false;
 }
 
 const RATE_LOG_INTERVAL_MS = 10_000;
