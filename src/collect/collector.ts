@@ -75,6 +75,8 @@ export interface CollectorOptions {
 
 /** The most of a command line read: enough to match on, and a 10 MB one costs no memory. */
 const CMDLINE_LIMIT = KERNEL_FILE_BUFFER_BYTES;
+/** The share of the kept-file budget a process's scores and command line may fill. */
+const SECONDARY_SHARE = 1 / 2;
 
 /**
  * How often a known process's command line is read again: it changes only when the process
@@ -85,7 +87,7 @@ const CMDLINE_RECHECK_MS = 1_000;
 const CMDLINE_SETTLE_SCANS = 10;
 
 /** The files of a process that may be kept open: its cgroup (read every scan) and scores. */
-const PROCESS_FILES = ["cgroup", "oom_score", "oom_score_adj"] as const;
+const PROCESS_FILES = ["cgroup", "cmdline", "oom_score", "oom_score_adj"] as const;
 
 /** The paths of {@link PROCESS_FILES}, built once per process (a kept string keeps its hash). */
 type ProcessPaths = Record<typeof PROCESS_FILES[number], string>;
@@ -93,6 +95,7 @@ type ProcessPaths = Record<typeof PROCESS_FILES[number], string>;
 function processPaths(dir: string): ProcessPaths {
   return {
     cgroup: `${dir}/cgroup`,
+    cmdline: `${dir}/cmdline`,
     oom_score: `${dir}/oom_score`,
     oom_score_adj: `${dir}/oom_score_adj`,
   };
@@ -498,9 +501,10 @@ export class Collector {
       if (sample !== undefined) samples.push(sample);
     }
     this.#warnings.retain(live);
-    for (const [pid, known] of this.#known) {
+    // forEach, not `for…of` over the entries: that made a pair a process every scan.
+    this.#known.forEach((known, pid) => {
       if (live.get(pid) !== known.startTime) this.#forget(pid);
-    }
+    });
     this.#files.endScan();
     this.#watchedIn = cache.watched;
     for (const key of this.#mounts.keys()) {
@@ -644,7 +648,7 @@ export class Collector {
         known.cgroupReadIn = this.#scanNumber;
         // Moved, or exiting (a zombie leaves its cgroups): its command line says which.
         if (known.cgroupText !== before) {
-          this.#readCmdline(known, `${this.#procfs}/${pid}`);
+          this.#readCmdline(known);
           if (known.raw === "" || !watched(known.cmdline, pid)) return undefined;
         } else if (before !== undefined && known.memoryDir !== undefined) {
           // Still a member: a cgroup with a member cannot be removed, so no stat of its directory.
@@ -695,7 +699,7 @@ export class Collector {
       // No pid allocated since it was identified: the same process, or gone (then its cgroup
       // file, read if it is watched, fails, or its next command line read does).
       try {
-        if (this.#cmdlineDue(known)) this.#readCmdline(known, dir);
+        if (this.#cmdlineDue(known)) this.#readCmdline(known);
         return known;
       } catch {
         this.#forget(pid);
@@ -709,7 +713,7 @@ export class Collector {
         try {
           this.#setCgroupText(known, this.#files.readProcessFile(known.paths.cgroup));
           known.cgroupReadIn = this.#scanNumber;
-          if (this.#cmdlineDue(known)) this.#readCmdline(known, dir);
+          if (this.#cmdlineDue(known)) this.#readCmdline(known);
           return known;
         } catch {
           // Gone (ESRCH through the kept descriptor), or its pid reused: found afresh below.
@@ -767,7 +771,7 @@ export class Collector {
       memoryDir: undefined,
     };
     try {
-      this.#readCmdline(found, dir);
+      this.#readCmdline(found);
     } catch (err) {
       this.#files.closeAll(Object.values(paths));
       live.set(pid, startTime);
@@ -818,10 +822,13 @@ export class Collector {
       this.#now() - known.cmdlineReadAt >= CMDLINE_RECHECK_MS;
   }
 
-  /** Reads the command line into `known`; throws what the read throws. */
-  #readCmdline(known: KnownProcess, dir: string): void {
-    // Read by path: a kept descriptor would not see an exec's new command line any sooner.
-    const raw = readKernelFile(`${dir}/cmdline`, CMDLINE_LIMIT);
+  /**
+   * Reads the command line into `known`, through a kept descriptor in the first half of the
+   * budget, as the scores (it holds no kernel buffer, and a read sees an exec's new command line
+   * as one by path does); throws what the read throws.
+   */
+  #readCmdline(known: KnownProcess): void {
+    const raw = this.#files.readProcessFile(known.paths.cmdline, CMDLINE_LIMIT, SECONDARY_SHARE);
     known.cmdlineReadAt = this.#now();
     known.cmdlineReads++;
     if (raw === known.raw) return;
@@ -862,7 +869,7 @@ export class Collector {
    * files that tell every process apart.
    */
   #score(path: string, problems: string[]): number {
-    const read = () => this.#files.readProcessFile(path, undefined, this.#files.budget / 2);
+    const read = () => this.#files.readProcessFile(path, undefined, SECONDARY_SHARE);
     return parsed(path, () => parseOomScore(read()), problems) ?? NaN;
   }
 

@@ -5,17 +5,30 @@
  */
 import { readKernelFile, readOpenKernelFile } from "./kernel_file.ts";
 
-/** One kept descriptor and the scan that last read through it. */
+/** One kept descriptor, whether the kernel holds a buffer for it, and the scan that last read it. */
 interface KeptFile {
   file: Deno.FsFile;
+  buffered: boolean;
   usedIn: number;
 }
 
 /**
- * Most kernel files kept open, whatever the open-file limit. Each costs the kernel a page of
- * seq_file buffer besides the descriptor, charged to oomhero's memory cgroup: 2,048 are 8 MiB.
+ * Most kernel files kept open, whatever the open-file limit. Each costs the kernel about 0.2 KiB
+ * besides the descriptor, charged to oomhero's memory cgroup; one with a buffer a page more.
  */
-export const KEPT_FILES_CAP = 2048;
+export const KEPT_FILES_CAP = 8192;
+
+/**
+ * Most kept files with a buffer: a seq_file (every procfs file but {@link UNBUFFERED}, every
+ * cgroupfs file) holds a page from its first read until it is closed: 2,048 are 8 MiB.
+ */
+export const KEPT_BUFFERS_CAP = 2048;
+
+/**
+ * The process files the kernel renders straight into the reader's buffer, holding none of its own
+ * while open (fs/proc/base.c: `proc_pid_cmdline_ops`, `proc_oom_score_adj_operations`).
+ */
+const UNBUFFERED: ReadonlySet<string> = new Set(["cmdline", "oom_score_adj"]);
 
 /** How many scans a shared file may go unread before its descriptor is closed. */
 const IDLE_SCANS = 64;
@@ -34,17 +47,18 @@ const IDLE_SCANS = 64;
  */
 export class KeptFiles {
   readonly #budget: number;
+  readonly #bufferBudget: number;
   readonly #files = new Map<string, KeptFile>();
+  #buffered = 0;
   #scan = 0;
 
-  /** At most `budget` descriptors are kept; past it files are opened and closed as usual. */
-  constructor(budget: number) {
+  /**
+   * At most `budget` descriptors are kept, `buffers` of them at most with a kernel buffer; past
+   * either, files are opened and closed as usual.
+   */
+  constructor(budget: number, buffers: number = KEPT_BUFFERS_CAP) {
     this.#budget = budget;
-  }
-
-  /** The most descriptors kept. */
-  get budget(): number {
-    return this.#budget;
+    this.#bufferBudget = Math.min(budget, buffers);
   }
 
   /** How many descriptors are kept. */
@@ -60,12 +74,13 @@ export class KeptFiles {
   /**
    * A process's file, through its kept descriptor when there is one. Throws what the read
    * throws, the descriptor left for {@link closeAll}: ESRCH from a kept one means the process
-   * the descriptor was opened on is gone. A new descriptor is kept only while more than
-   * `reserve` of the budget is free: room left for files that matter more.
+   * the descriptor was opened on is gone. A new descriptor is kept only while less than `share`
+   * of the budget is in use, and of the buffers' too for a buffered file: room left for files
+   * that matter more.
    */
-  readProcessFile(path: string, limit?: number, reserve = 0): string {
+  readProcessFile(path: string, limit?: number, share = 1): string {
     const kept = this.#files.get(path);
-    if (kept === undefined) return this.#open(path, limit, reserve);
+    if (kept === undefined) return this.#open(path, limit, share);
     kept.usedIn = this.#scan;
     return readOpenKernelFile(kept.file, path, limit);
   }
@@ -73,13 +88,13 @@ export class KeptFiles {
   /** A shared file; a kept descriptor that fails is closed and the path read afresh. */
   read(path: string, limit?: number): string {
     const kept = this.#files.get(path);
-    if (kept === undefined) return this.#open(path, limit, 0);
+    if (kept === undefined) return this.#open(path, limit, 1);
     kept.usedIn = this.#scan;
     try {
       return readOpenKernelFile(kept.file, path, limit);
     } catch {
       this.close(path);
-      return this.#open(path, limit, 0);
+      return this.#open(path, limit, 1);
     }
   }
 
@@ -88,6 +103,7 @@ export class KeptFiles {
     const kept = this.#files.get(path);
     if (kept === undefined) return;
     this.#files.delete(path);
+    if (kept.buffered) this.#buffered--;
     kept.file.close();
   }
 
@@ -108,18 +124,28 @@ export class KeptFiles {
     }
   }
 
-  /** Opens `path` and reads it, keeping the descriptor when the budget allows. */
-  #open(path: string, limit: number | undefined, reserve: number): string {
-    if (this.#files.size >= this.#budget - reserve) return readKernelFile(path, limit);
+  /** Opens `path` and reads it, keeping the descriptor when `share` of the budgets allows. */
+  #open(path: string, limit: number | undefined, share: number): string {
+    const buffered = !UNBUFFERED.has(path.slice(path.lastIndexOf("/") + 1));
+    if (
+      this.#files.size >= this.#budget * share ||
+      buffered && this.#buffered >= this.#bufferBudget * share
+    ) {
+      return readKernelFile(path, limit);
+    }
     const file = Deno.openSync(path);
     let keep = false;
     try {
       const text = readOpenKernelFile(file, path, limit, false);
-      keep = file.statSync().size === 0;
+      // Size 0 with text: rendered by the kernel at each read. (An empty file tells nothing: a
+      // fixture's regular one, or a kernel thread's command line, read by path from then on.)
+      keep = text !== "" && file.statSync().size === 0;
       return text;
     } finally {
-      if (keep) this.#files.set(path, { file, usedIn: this.#scan });
-      else file.close();
+      if (keep) {
+        this.#files.set(path, { file, buffered, usedIn: this.#scan });
+        if (buffered) this.#buffered++;
+      } else file.close();
     }
   }
 }

@@ -10,6 +10,9 @@ import {
   MEMORY_FILES,
 } from "../../src/kernel/cgroup.ts";
 import { KeptFiles } from "../../src/kernel/kept_files.ts";
+import { MemoryCgroup } from "../../demo/memory_cgroup.ts";
+import { waitFor } from "../support/live_oomhero.ts";
+import { memoryCgroupsUnavailable } from "../support/memory_cgroups.ts";
 
 /** How many descriptors this process has open. */
 function openFds(): number {
@@ -55,6 +58,9 @@ Deno.test("regular files are never kept: one replaced under its path is read ane
     Deno.writeTextFileSync(`${dir}/next`, "2\n");
     Deno.renameSync(`${dir}/next`, path);
     assert.equal(files.read(path), "2\n");
+    // Empty, it reports size 0 as a kernel file does: still not kept.
+    Deno.writeTextFileSync(`${dir}/cmdline`, "");
+    assert.equal(files.readProcessFile(`${dir}/cmdline`), "");
     assert.equal(files.size, 0);
   } finally {
     Deno.removeSync(dir, { recursive: true });
@@ -123,15 +129,149 @@ Deno.test({
 });
 if (typeof cgroup === "string") console.log(`kept_files_test: cgroup test skipped: ${cgroup}`);
 
-Deno.test("a process file read with a reserve is kept only while the reserve stays free", () => {
+Deno.test("a process file read with a share is kept only while less of the budget is in use", () => {
   const files = new KeptFiles(4);
   const paths = ["/proc/self/stat", "/proc/self/status", "/proc/self/cgroup", "/proc/self/io"];
-  files.readProcessFile(paths[0], undefined, 2);
-  files.readProcessFile(paths[1], undefined, 2);
-  files.readProcessFile(paths[2], undefined, 2);
+  files.readProcessFile(paths[0], undefined, 1 / 2);
+  files.readProcessFile(paths[1], undefined, 1 / 2);
+  files.readProcessFile(paths[2], undefined, 1 / 2);
   assert.deepEqual(paths.map((p) => files.has(p)), [true, true, false, false]);
-  // Without a reserve the rest of the budget is there.
+  // With the whole budget the rest of it is there.
   files.readProcessFile(paths[3]);
   assert.ok(files.has(paths[3]));
   files.closeAll(paths);
 });
+
+Deno.test("files without a kernel buffer are kept past the buffers' cap, within the budget", () => {
+  const files = new KeptFiles(5, 2);
+  const buffered = ["/proc/self/stat", "/proc/self/status", "/proc/self/io"];
+  const unbuffered = ["/proc/self/cmdline", "/proc/self/oom_score_adj"];
+  for (const path of [...buffered, ...unbuffered]) files.readProcessFile(path);
+  assert.deepEqual(buffered.map((p) => files.has(p)), [true, true, false]);
+  assert.deepEqual(unbuffered.map((p) => files.has(p)), [true, true]);
+  // A buffer given back is room for another buffered file; the budget is then full.
+  files.close(buffered[0]);
+  files.readProcessFile(buffered[2]);
+  files.readProcessFile("/proc/self/limits");
+  assert.ok(files.has(buffered[2]));
+  assert.ok(!files.has("/proc/self/limits"));
+  assert.equal(files.size, 4);
+  files.closeAll([...buffered, ...unbuffered]);
+});
+
+Deno.test("kernel: a kept command line descriptor reads an exec's new command line", async () => {
+  const child = new Deno.Command("sh", {
+    args: ["-c", "read line; exec sleep 60"],
+    stdin: "piped",
+    stdout: "null",
+  }).spawn();
+  const files = new KeptFiles(10);
+  const path = `/proc/${child.pid}/cmdline`;
+  try {
+    assert.match(files.readProcessFile(path), /sh\0-c\0read line; exec sleep 60\0$/);
+    assert.ok(files.has(path));
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("go\n"));
+    await writer.close();
+    // Through the same descriptor: the kernel reads the process's memory as it is now.
+    let seen = "";
+    await waitFor("the exec", () => {
+      seen = files.readProcessFile(path);
+      return seen.startsWith("sleep") ? true : undefined;
+    }, { everyMs: 10, describe: () => JSON.stringify(seen) });
+    assert.equal(seen, "sleep\x0060\0");
+  } finally {
+    files.closeAll([path]);
+    child.kill("SIGKILL");
+    await child.status;
+  }
+});
+
+/** Kernel memory charged to a cgroup: v1's kmem counter, or v2's memory.stat `kernel`. */
+function kernelMemoryFile(cgroup: MemoryCgroup): { path: string; key?: string } | string {
+  if (cgroup.version === 1) {
+    const path = `${cgroup.dir}/memory.kmem.usage_in_bytes`;
+    try {
+      Deno.statSync(path);
+      return { path };
+    } catch {
+      return "cgroup v1 without kernel memory accounting";
+    }
+  }
+  return /^kernel \d+$/m.test(Deno.readTextFileSync(`${cgroup.dir}/memory.stat`))
+    ? { path: `${cgroup.dir}/memory.stat`, key: "kernel" }
+    : "cgroup v2 whose memory.stat has no kernel line";
+}
+
+/** Per kind of file, what keeping `count` descriptors of it open costs the kernel. */
+const KERNEL_MEMORY_PROBE = `
+const [pid, path, key, count] = Deno.args;
+const kernel = () => {
+  const text = Deno.readTextFileSync(path);
+  return Number(key ? new RegExp("^" + key + " (\\\\d+)$", "m").exec(text)[1] : text);
+};
+const buffer = new Uint8Array(4096);
+const out = {};
+for (const kind of ["cmdline", "oom_score_adj", "oom_score", "cgroup", "stat"]) {
+  const file = "/proc/" + pid + "/" + kind;
+  const warm = Deno.openSync(file);
+  warm.readSync(buffer);
+  warm.close();
+  const before = kernel();
+  const kept = Array.from({ length: Number(count) }, () => {
+    const f = Deno.openSync(file);
+    f.readSync(buffer);
+    return f;
+  });
+  out[kind] = (kernel() - before) / kept.length;
+  for (const f of kept) f.close();
+}
+console.log(JSON.stringify(out));
+`;
+
+const memoryCgroups = memoryCgroupsUnavailable();
+
+Deno.test({
+  name: "kernel: a kept cmdline or oom_score_adj holds no kernel page; oom_score, cgroup, stat one",
+  ignore: memoryCgroups !== undefined,
+  async fn() {
+    const target = sleeper();
+    const cgroup = MemoryCgroup.create(`oomhero-kept-${crypto.randomUUID().slice(0, 8)}`, 1 << 30);
+    try {
+      if (typeof cgroup === "string") throw new Error(cgroup);
+      const kernel = kernelMemoryFile(cgroup);
+      if (typeof kernel === "string") {
+        console.log(`kept_files_test: kernel memory test skipped: ${kernel}`);
+        return;
+      }
+      // Charged to the cgroup the opening process is in: a child started inside it.
+      const argv = cgroup.wrap([
+        Deno.execPath(),
+        "eval",
+        KERNEL_MEMORY_PROBE,
+        String(target.pid),
+        kernel.path,
+        kernel.key ?? "",
+        "1000",
+      ]);
+      const probe = await new Deno.Command(argv[0], { args: argv.slice(1), stderr: "inherit" })
+        .output();
+      assert.equal(probe.code, 0);
+      const perFile: Record<string, number> = JSON.parse(new TextDecoder().decode(probe.stdout));
+      // The charge is counted in batches of 64 pages a CPU: 1,000 files put it past that noise.
+      for (const kind of ["cmdline", "oom_score_adj"]) {
+        assert.ok(perFile[kind] < 1024, `${kind}: ${JSON.stringify(perFile)}`);
+      }
+      for (const kind of ["oom_score", "cgroup", "stat"]) {
+        assert.ok(perFile[kind] >= 3072, `${kind}: ${JSON.stringify(perFile)}`);
+      }
+    } finally {
+      if (typeof cgroup !== "string") cgroup.remove();
+      target.kill("SIGKILL");
+      await target.status;
+    }
+  },
+});
+if (memoryCgroups !== undefined) {
+  console.log(`kept_files_test: kernel memory test skipped: ${memoryCgroups}`);
+}
