@@ -86,7 +86,7 @@ const CMDLINE_RECHECK_MS = 1_000;
 /** A process's first scans read its command line every time: a fresh child often execs. */
 const CMDLINE_SETTLE_SCANS = 10;
 
-/** The files of a process that may be kept open: its cgroup (read every scan) and scores. */
+/** A process's files that may be kept open: its cgroup (read every scan), command line, scores. */
 const PROCESS_FILES = ["cgroup", "cmdline", "oom_score", "oom_score_adj"] as const;
 
 /** The paths of {@link PROCESS_FILES}, built once per process (a kept string keeps its hash). */

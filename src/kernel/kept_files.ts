@@ -5,7 +5,7 @@
  */
 import { readKernelFile, readOpenKernelFile } from "./kernel_file.ts";
 
-/** One kept descriptor, whether the kernel holds a buffer for it, and the scan that last read it. */
+/** One kept descriptor, whether the kernel holds a buffer for it, the scan that last read it. */
 interface KeptFile {
   file: Deno.FsFile;
   buffered: boolean;

@@ -1,7 +1,7 @@
 /**
  * Parsers for the per-process files of procfs: `/proc/<pid>/stat`, `cmdline`, `oom_score`,
- * `oom_score_adj`, `cgroup`, the signal masks of `status`, `statm` and `auxv`'s page size. Each takes the file's text and
- * returns a typed value; reading is the collector's job.
+ * `oom_score_adj`, `cgroup`, the signal masks of `status`, `statm` and `auxv`'s page size. Each
+ * takes the file's text and returns a typed value; reading is the collector's job.
  * @module
  */
 import { finiteNumber, quote } from "./kernel_text.ts";
