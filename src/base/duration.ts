@@ -10,7 +10,8 @@
  *   and their longer spellings (`sec`, `min`, `hr`, `hours`, `days`, ...).
  *
  * Beyond the crate, fractions are accepted (`1.5s`, `.5s`). Zero, sub-millisecond results and
- * more than 24 days are rejected: oomhero's timers count milliseconds and wait at most 2^31 of them.
+ * more than 24 days are rejected: oomhero's timers count milliseconds and wait at most 2^31 of
+ * them.
  * @module
  */
 

@@ -30,8 +30,8 @@ export function editDistance(a: string, b: string): number {
 /**
  * The candidates `name` is most likely a typo or a shortening of, at most three, in their order,
  * ignoring case: the nearest within a third of the name's length in edits (never all of it: "c"
- * is no typo of "a"), else those that begin with it (`memory_pressure` → `memory_pressure_some_avg10`, ...),
- * else those that contain it.
+ * is no typo of "a"), else those that begin with it (`memory_pressure` →
+ * `memory_pressure_some_avg10`, ...), else those that contain it.
  */
 export function suggestions(name: string, candidates: readonly string[]): string[] {
   const wanted = name.toLowerCase();

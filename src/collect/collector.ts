@@ -484,7 +484,8 @@ export class Collector {
    * Samples every process in procfs whose command line `watched` accepts, except kernel threads,
    * processes that exit meanwhile and oomhero itself. Problems are logged once per process and
    * reason. A process `watched` rejects costs three reads when it appears (then see
-   * {@link Collector.#identify}) and is never warned about: with `--include java` on a node, the other processes are none of oomhero's business.
+   * {@link Collector.#identify}) and is never warned about: with `--include java` on a node, the
+   * other processes are none of oomhero's business.
    */
   scan(
     watched: (cmdline: string, pid: number) => boolean = watchAll,

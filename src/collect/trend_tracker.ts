@@ -1,6 +1,7 @@
 /**
  * The memory history of every watched process, kept between scans so the trend variables
- * (src/collect/trend.ts) can be computed: a bounded buffer per process, dropped when the process exits.
+ * (src/collect/trend.ts) can be computed: a bounded buffer per process, dropped when the process
+ * exits.
  * @module
  */
 import type { ProcessSample } from "./sample.ts";

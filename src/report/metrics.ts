@@ -95,9 +95,10 @@ const SCAN_DURATION_BUCKETS = [
 /**
  * The prom-client default metrics that report true values under Deno. Left out: the
  * `nodejs_eventloop_lag_*` gauges (Deno's monitorEventLoopDelay misses a 500 ms block; idle it
- * yields NaN and 9.2e9), `nodejs_active_*` (Deno stubs, always 0 or 1), `nodejs_gc_duration_seconds`
- * (Deno emits no gc performance entries), `nodejs_version_info` (Deno's emulated Node version)
- * and `process_heap_bytes` (VmData: V8's reservations, ~600 MB under a 64 MB heap cap).
+ * yields NaN and 9.2e9), `nodejs_active_*` (Deno stubs, always 0 or 1),
+ * `nodejs_gc_duration_seconds` (Deno emits no gc performance entries), `nodejs_version_info`
+ * (Deno's emulated Node version) and `process_heap_bytes` (VmData: V8's reservations, ~600 MB
+ * under a 64 MB heap cap).
  * `process_open_fds` is replaced by {@link registerOpenFds}, which asks the kernel for the count,
  * and the resident and virtual memory gauges by {@link registerProcessMemory}, which reads them
  * from a file a tenth the size of the one prom-client reads.
@@ -187,8 +188,8 @@ export class Metrics {
   readonly registry: Registry = new Registry();
   /**
    * What every scan must read for the metrics: the memory figures, the history the growth
-   * gauges are fitted to when scraped (memory_current's: no gauge shows the working set's trend). The rest is read when scraped
-   * ({@link Metrics.beforeScrape}).
+   * gauges are fitted to when scraped (memory_current's: no gauge shows the working set's
+   * trend). The rest is read when scraped ({@link Metrics.beforeScrape}).
    */
   readonly scanNeeds: Readonly<Needs> = Object.freeze({
     oomScore: false,
