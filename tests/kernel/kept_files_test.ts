@@ -10,9 +10,8 @@ import {
   MEMORY_FILES,
 } from "../../src/kernel/cgroup.ts";
 import { KeptFiles } from "../../src/kernel/kept_files.ts";
-import { MemoryCgroup } from "../../demo/memory_cgroup.ts";
+import { type MemoryCgroup, withMemoryCgroup } from "../../demo/memory_cgroup.ts";
 import { waitFor } from "../support/live_oomhero.ts";
-import { memoryCgroupsUnavailable } from "../support/memory_cgroups.ts";
 
 /** How many descriptors this process has open. */
 function openFds(): number {
@@ -229,49 +228,45 @@ for (const kind of ["cmdline", "oom_score_adj", "oom_score", "cgroup", "stat"]) 
 console.log(JSON.stringify(out));
 `;
 
-const memoryCgroups = memoryCgroupsUnavailable();
-
 Deno.test({
   name: "kernel: a kept cmdline or oom_score_adj holds no kernel page; oom_score, cgroup, stat one",
-  ignore: memoryCgroups !== undefined,
+  ignore: typeof cgroup === "string",
   async fn() {
     const target = sleeper();
-    const cgroup = MemoryCgroup.create(`oomhero-kept-${crypto.randomUUID().slice(0, 8)}`, 1 << 30);
     try {
-      if (typeof cgroup === "string") throw new Error(cgroup);
-      const kernel = kernelMemoryFile(cgroup);
-      if (typeof kernel === "string") {
-        console.log(`kept_files_test: kernel memory test skipped: ${kernel}`);
-        return;
-      }
-      // Charged to the cgroup the opening process is in: a child started inside it.
-      const argv = cgroup.wrap([
-        Deno.execPath(),
-        "eval",
-        KERNEL_MEMORY_PROBE,
-        String(target.pid),
-        kernel.path,
-        kernel.key ?? "",
-        "1000",
-      ]);
-      const probe = await new Deno.Command(argv[0], { args: argv.slice(1), stderr: "inherit" })
-        .output();
-      assert.equal(probe.code, 0);
-      const perFile: Record<string, number> = JSON.parse(new TextDecoder().decode(probe.stdout));
-      // The charge is counted in batches of 64 pages a CPU: 1,000 files put it past that noise.
-      for (const kind of ["cmdline", "oom_score_adj"]) {
-        assert.ok(perFile[kind] < 1024, `${kind}: ${JSON.stringify(perFile)}`);
-      }
-      for (const kind of ["oom_score", "cgroup", "stat"]) {
-        assert.ok(perFile[kind] >= 3072, `${kind}: ${JSON.stringify(perFile)}`);
-      }
+      await withMemoryCgroup("oomhero-kept", 1 << 30, async (memory) => {
+        const kernel = kernelMemoryFile(memory);
+        if (typeof kernel === "string") {
+          console.log(`kept_files_test: kernel memory test skipped: ${kernel}`);
+          return;
+        }
+        // Charged to the cgroup the opening process is in: a child started inside it.
+        const argv = memory.wrap([
+          Deno.execPath(),
+          "eval",
+          KERNEL_MEMORY_PROBE,
+          String(target.pid),
+          kernel.path,
+          kernel.key ?? "",
+          "1000",
+        ]);
+        const probe = await new Deno.Command(argv[0], { args: argv.slice(1), stderr: "inherit" })
+          .output();
+        assert.equal(probe.code, 0);
+        const perFile: Record<string, number> = JSON.parse(
+          new TextDecoder().decode(probe.stdout),
+        );
+        // The charge is counted in batches of 64 pages a CPU: 1,000 files put it past that noise.
+        for (const kind of ["cmdline", "oom_score_adj"]) {
+          assert.ok(perFile[kind] < 1024, `${kind}: ${JSON.stringify(perFile)}`);
+        }
+        for (const kind of ["oom_score", "cgroup", "stat"]) {
+          assert.ok(perFile[kind] >= 3072, `${kind}: ${JSON.stringify(perFile)}`);
+        }
+      });
     } finally {
-      if (typeof cgroup !== "string") cgroup.remove();
       target.kill("SIGKILL");
       await target.status;
     }
   },
 });
-if (memoryCgroups !== undefined) {
-  console.log(`kept_files_test: kernel memory test skipped: ${memoryCgroups}`);
-}
