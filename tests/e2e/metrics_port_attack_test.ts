@@ -135,16 +135,17 @@ Deno.test("metrics port under attack: capped, timed out, scans on cadence", asyn
       } % before`,
     );
     assert.deepEqual(f.scrapes.failures, []);
-    // Scrapes and samples kept coming throughout: at least half as many as asked for in the
-    // flood's own time (fixed counts failed a run whose 5,000 connects were quick).
-    const asked = (everyMs: number) => f.seconds * 1000 / everyMs;
+    // Scrapes and samples kept coming throughout: three quarters of what the flood's own time
+    // asks for, as strict as the fixed counts were of a 3.2 s flood (100 of 130 scrapes, 50 of 64
+    // samples), which failed a run whose 5,000 connects were quick (90 scrapes in 2.2 s).
+    const asked = (everyMs: number) => f.seconds * 1000 / everyMs * 3 / 4;
     assert.ok(
-      f.scrapes.scrapes >= SCRAPERS * asked(FLOOD_SCRAPE_EVERY_MS) / 2,
+      f.scrapes.scrapes >= SCRAPERS * asked(FLOOD_SCRAPE_EVERY_MS),
       `${f.scrapes.scrapes} scrapes in ${f.seconds.toFixed(1)} s`,
     );
     assert.ok(f.scrapes.maxMs < 1_000, `slowest scrape ${f.scrapes.maxMs.toFixed(0)} ms`);
     assert.ok(
-      f.samples >= asked(HOLDING_SAMPLE_EVERY_MS) / 2,
+      f.samples >= asked(HOLDING_SAMPLE_EVERY_MS),
       `${f.samples} samples in ${f.seconds.toFixed(1)} s`,
     );
     // The cap: past it each connection accepted closes one before the next is accepted.
