@@ -11,7 +11,7 @@ import { Logger } from "./base/log.ts";
 import type { Metrics } from "./report/metrics.ts";
 import { Monitor } from "./scan/monitor.ts";
 import { checkOwnLimit } from "./report/own_limit.ts";
-import { keptFilesBudget, readOpenFilesLimit } from "./report/fd_budget.ts";
+import { keptFilesBudget, knownOpenFilesLimit } from "./report/fd_budget.ts";
 import { type MetricsServer, startMetricsServer } from "./report/server.ts";
 import { UNCATCHABLE_SIGNALS } from "./act/signals.ts";
 import { UsageError } from "./base/usage_error.ts";
@@ -26,15 +26,6 @@ export const VERSION: string = denoJson.version;
  * them and carries on.
  */
 const IGNORED_SIGNALS: readonly Deno.Signal[] = ["SIGUSR1", "SIGUSR2", "SIGHUP"];
-
-/** Our open-file soft limit; undefined when unlimited or unreadable (the server says so). */
-function openFilesLimit(): number | undefined {
-  try {
-    return readOpenFilesLimit();
-  } catch {
-    return undefined;
-  }
-}
 
 async function runMonitor(config: MonitorConfig): Promise<number> {
   // Before anything is logged, so that a bad webhook file is the one line printed.
@@ -73,7 +64,7 @@ async function runMonitor(config: MonitorConfig): Promise<number> {
     procfs: config.procfs,
     cgroupfs: config.cgroupfs,
     log,
-    keptFiles: keptFilesBudget(openFilesLimit()),
+    keptFiles: keptFilesBudget(knownOpenFilesLimit()),
   });
   // prom-client, a CommonJS package, brings Deno's Node compatibility layer with it (9 MiB of RSS
   // at 10 processes, BENCHMARKS.md): loaded only when metrics are served.

@@ -59,3 +59,12 @@ export function connectionCap(openFilesLimit: number | undefined): number {
 export function readOpenFilesLimit(): number | undefined {
   return parseOpenFilesLimit(readKernelFile("/proc/self/limits"));
 }
+
+/** This process's open-file soft limit; undefined when it is unlimited or cannot be read. */
+export function knownOpenFilesLimit(): number | undefined {
+  try {
+    return readOpenFilesLimit();
+  } catch {
+    return undefined;
+  }
+}

@@ -5,14 +5,13 @@
  * @module
  */
 import {
-  collectDefaultMetrics,
   Counter,
   Gauge,
   Histogram,
   openMetricsContentType,
   prometheusContentType,
   Registry,
-} from "prom-client";
+} from "./prom_client.ts";
 import { shownFirstArg } from "../base/shown_cmdline.ts";
 import { parseKubernetesIds } from "../kernel/kubernetes.ts";
 import { EVERY_FIGURE, type Needs, variablesOf } from "../collect/needs.ts";
@@ -26,8 +25,7 @@ import {
   type FamilySource,
   ProcessFamily,
 } from "./process_family.ts";
-import { registerOpenFds } from "./open_fds.ts";
-import { registerProcessMemory } from "./process_memory.ts";
+import { registerDefaultMetrics } from "./default_metrics.ts";
 import { PRESSURE_RESOURCES, PRESSURE_SEVERITIES, PRESSURE_WINDOWS } from "../kernel/pressure.ts";
 
 /**
@@ -91,38 +89,6 @@ const SCAN_DURATION_BUCKETS = [
   0.5,
   1,
 ];
-
-/**
- * The prom-client default metrics that report true values under Deno. Left out: the
- * `nodejs_eventloop_lag_*` gauges (Deno's monitorEventLoopDelay misses a 500 ms block; idle it
- * yields NaN and 9.2e9), `nodejs_active_*` (Deno stubs, always 0 or 1),
- * `nodejs_gc_duration_seconds` (Deno emits no gc performance entries), `nodejs_version_info`
- * (Deno's emulated Node version) and `process_heap_bytes` (VmData: V8's reservations, ~600 MB
- * under a 64 MB heap cap).
- * `process_open_fds` is replaced by {@link registerOpenFds}, which asks the kernel for the count,
- * and the resident and virtual memory gauges by {@link registerProcessMemory}, which reads them
- * from a file a tenth the size of the one prom-client reads.
- */
-const DEFAULT_METRICS_KEPT: ReadonlySet<string> = new Set([
-  // The user counter's collect sets all three, so they stay together.
-  "process_cpu_user_seconds_total",
-  "process_cpu_system_seconds_total",
-  "process_cpu_seconds_total",
-  "process_start_time_seconds",
-  "process_max_fds",
-  "nodejs_heap_size_total_bytes",
-  "nodejs_heap_size_used_bytes",
-  "nodejs_external_memory_bytes",
-  "nodejs_heap_space_size_total_bytes",
-  "nodejs_heap_space_size_used_bytes",
-  "nodejs_heap_space_size_available_bytes",
-]);
-
-/**
- * The largest timer delay. prom-client enables a monitorEventLoopDelay histogram whose default
- * 10 ms resolution wakes the process 100 times a second for gauges we drop anyway.
- */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Labels of the per-process gauges: the original tool's `pid` and `cmdline`, plus `pod_uid` and
@@ -228,12 +194,7 @@ export class Metrics {
     this.#cmdlineLabel = options.cmdlineLabel ?? "first-arg";
     const registers = [this.registry];
 
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: MAX_TIMER_MS });
-    for (const metric of this.registry.getMetricsAsArray()) {
-      if (!DEFAULT_METRICS_KEPT.has(metric.name)) this.registry.removeSingleMetric(metric.name);
-    }
-    registerOpenFds(this.registry);
-    registerProcessMemory(this.registry);
+    registerDefaultMetrics(this.registry);
 
     // The per-process families render from the tracked numbers when a scrape reads them: no
     // labelled series is kept between scrapes (prom-client's cost 175 B each, 31 per process).

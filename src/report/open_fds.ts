@@ -4,7 +4,7 @@
  * prom-client lists the directory every scrape instead, one name string per descriptor.
  * @module
  */
-import { Gauge, type Registry } from "prom-client";
+import { Gauge, type Registry } from "./prom_client.ts";
 
 /**
  * The number of open descriptors under `fdDir` (a `/proc/<pid>/fd`): its stat size where the

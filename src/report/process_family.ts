@@ -5,13 +5,8 @@
  * string per series, ~175 B, 31 series per watched process).
  * @module
  */
-import {
-  Gauge,
-  type MetricObjectWithValues,
-  type MetricValue,
-  type MetricValueWithName,
-  type Registry,
-} from "prom-client";
+import type { MetricObjectWithValues, MetricValue, MetricValueWithName } from "prom-client";
+import { Gauge, type Registry } from "./prom_client.ts";
 
 /** One series of a family: its labels and value. */
 export interface FamilySeries {

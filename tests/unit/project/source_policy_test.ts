@@ -130,11 +130,15 @@ function findViolations(file: string, source: string): Violation[] {
   return violations;
 }
 
-/** Import specifiers that leave the import map and the repository: jsr:, https:, http:, npm:. */
+/**
+ * Import specifiers that leave the import map and the repository: jsr:, https:, http:, npm:. A
+ * file of a mapped npm package (`prom-client/lib/gauge.js`) is the mapped, locked version.
+ */
 function foreignSpecifiers(source: string): string[] {
   const mapped = Object.keys(denoJson.imports);
+  const inMap = (s: string) => mapped.some((m) => s === m || s.startsWith(`${m}/`));
   return specifiers(views(source).code).map((s) => s.specifier).filter((s) =>
-    !s.startsWith("./") && !s.startsWith("../") && !s.startsWith("node:") && !mapped.includes(s)
+    !s.startsWith("./") && !s.startsWith("../") && !s.startsWith("node:") && !inMap(s)
   );
 }
 
@@ -160,9 +164,10 @@ Deno.test("source policy: the import check rejects jsr:, https: and npm: specifi
       'import { a } from "jsr:@std/fs";\nimport "https://deno.land/x/y.ts";\n' +
         'export * from "npm:left-pad@1";\nconst m = await import("http://x/y.ts");\n' +
         'import { b } from "../../b.ts";\nimport { parseArgs } from "node:util";\n' +
-        'import { Parser } from "expr-eval-fork";\n',
+        'import { Parser } from "expr-eval-fork";\nimport G from "prom-client/lib/gauge.js";\n' +
+        'import x from "prom-clientx";\n',
     ),
-    ["jsr:@std/fs", "https://deno.land/x/y.ts", "npm:left-pad@1", "http://x/y.ts"],
+    ["jsr:@std/fs", "https://deno.land/x/y.ts", "npm:left-pad@1", "http://x/y.ts", "prom-clientx"],
   );
 });
 

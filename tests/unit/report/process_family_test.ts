@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Gauge, Registry } from "prom-client";
+import { Gauge, Registry } from "../../../src/report/prom_client.ts";
 import {
   escapeLabelValue,
   familyLine,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Registry } from "prom-client";
+import { Registry } from "../../../src/report/prom_client.ts";
 import { registerProcessMemory } from "../../../src/report/process_memory.ts";
 
 /** The value of a gauge without labels in `registry`'s text; undefined when it has none. */
