@@ -66,8 +66,8 @@ async function runMonitor(config: MonitorConfig): Promise<number> {
     log,
     keptFiles: keptFilesBudget(knownOpenFilesLimit()),
   });
-  // prom-client, a CommonJS package, brings Deno's Node compatibility layer with it (9 MiB of RSS
-  // at 10 processes, BENCHMARKS.md): loaded only when metrics are served.
+  // prom-client, a CommonJS package, brings Deno's Node compatibility layer with it (serving
+  // metrics costs 5.4 MiB of RSS, BENCHMARKS.md): loaded only when metrics are served.
   const metrics: Metrics | undefined = config.metricsAddress === undefined
     ? undefined
     : new (await import("./report/metrics.ts")).Metrics({
