@@ -25,11 +25,10 @@ import {
  * `/proc/self/fd` and splits all of `/proc/self/status` each scrape).
  */
 export function registerDefaultMetrics(registry: Registry): void {
-  for (
-    const metric of [processCpuTotal, processStartTime, heapSizeAndUsed, heapSpacesSizeAndUsed]
-  ) {
-    metric(registry);
-  }
+  processCpuTotal(registry);
+  processStartTime(registry);
+  heapSizeAndUsed(registry);
+  heapSpacesSizeAndUsed(registry);
   registerMaxFds(registry);
   registerOpenFds(registry);
   registerProcessMemory(registry);

@@ -2,7 +2,7 @@
  * prom-client's registry, metric classes and the default metrics oomhero keeps, each loaded from
  * its own file, typed by the package's own declarations. The package's index loads all of it:
  * its Pushgateway (`node:http`, `https`, `zlib`, `url`) and every default metric (`node:fs`,
- * `node:perf_hooks`), about 10 MiB of RSS under Deno for parts oomhero never runs
+ * `node:perf_hooks`), 5–10 MiB of RSS under Deno for parts oomhero never runs
  * (BENCHMARKS.md). Import prom-client's values from here, its types from "prom-client" with
  * `import type` (erased, so the index never loads).
  * @module
